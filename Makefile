@@ -1,0 +1,43 @@
+# Two entry points for a fresh machine: `make run` and `make test`. Both install what they need.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HNSWLIB_NO_NATIVE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test lint format install sysdeps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# Debian's portaudio headers let pyaudio (a dependency of tinysoundfont) build.
+sysdeps:
+	@if [ ! -e /usr/include/portaudio.h ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq portaudio19-dev; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq portaudio19-dev; \
+	  else echo "Please install the PortAudio headers (Debian: portaudio19-dev) and rerun." >&2; exit 1; fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python sysdeps
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: here it is the CPU build on disk; a bare `torch` pulls CUDA.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

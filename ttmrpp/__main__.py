@@ -1,0 +1,5 @@
+import sys
+
+from ttmrpp.cli import main
+
+sys.exit(main())
