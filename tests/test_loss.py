@@ -43,3 +43,45 @@ def test_gradient_reaches_temperature():
     s = torch.tensor([math.log(10.0)], dtype=torch.float64, requires_grad=True)
     infonce_loss(a, torch.randn(4, 8), s).backward()
     assert s.grad is not None and a.grad is not None
+
+
+def _gather_worker(rank, world, port, a, t, s, out):
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+    )
+    n = len(a) // world
+    a_local = a[rank * n : (rank + 1) * n].clone().requires_grad_(True)
+    loss = infonce_loss(a_local, t[rank * n : (rank + 1) * n], s)
+    loss.backward()
+    out[rank] = (float(loss), a_local.grad.clone())
+    dist.destroy_process_group()
+
+
+def test_gathered_negatives_match_single_process():
+    import socket
+
+    import torch.multiprocessing as mp
+
+    g = torch.Generator().manual_seed(2)
+    a, t = torch.randn(8, 16, generator=g), torch.randn(8, 16, generator=g)
+    s = torch.tensor([math.log(10.0)])
+    full = a.clone().requires_grad_(True)
+    loss = infonce_loss(full, t, s)
+    loss.backward()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    manager = mp.Manager()
+    out = manager.dict()
+    mp.spawn(_gather_worker, args=(2, port, a, t, s, out), nprocs=2, join=True)
+    for rank in range(2):
+        rank_loss, grad = out[rank]
+        assert rank_loss == pytest.approx(
+            float(loss.detach()), rel=1e-5
+        )  # every rank sees all 8 pairs
+        # DDP averages gradients over ranks; the gathered backward sums, so scale by world size.
+        torch.testing.assert_close(
+            grad / 2, full.grad[rank * 4 : (rank + 1) * 4], rtol=1e-4, atol=1e-6
+        )

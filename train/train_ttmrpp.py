@@ -1,0 +1,238 @@
+"""Contrastive training of the TTMR++ dual encoder on enriched text (paper §3).
+
+Single process (CPU):
+    python -m train.train_ttmrpp --config ttmrpp-cpu --data world --steps 2000 --out runs/cpu
+Several processes (negatives gathered across all of them):
+    accelerate launch --num_processes 2 -m train.train_ttmrpp --config ttmrpp-tiny ...
+
+`--data` takes one or more sources, each `SPEC[@WEIGHT]`: `world` (the music world's streaming
+generator), a JSONL manifest, a MusicCaps CSV or an MTG-Jamendo TSV (audio under --audio-dir).
+`--text-sources` selects the ablation: tag | tag,caption | tag,caption,meta | tag,caption,meta,sim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ttmrpp
+from ttmrpp.data import (
+    GeneratorSource,
+    ManifestSource,
+    Mixture,
+    read_jamendo_tsv,
+    read_jsonl_manifest,
+    read_musiccaps_csv,
+)
+from ttmrpp.fileio import atomic_write_json
+from ttmrpp.kg_text import TEXT_SOURCES, training_text
+from ttmrpp.loss import gather_features, infonce_loss
+
+CHECKPOINT = "checkpoint"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="ttmrpp-cpu", help="architecture name or JSON path")
+    p.add_argument("--init-from", help="start from this model folder instead of a new model")
+    p.add_argument("--data", nargs="+", default=["world"], help="sources: SPEC[@WEIGHT] ...")
+    p.add_argument("--audio-dir", help="audio folder for MusicCaps CSV / Jamendo TSV sources")
+    p.add_argument("--text-sources", default="tag,caption,meta,sim", help="comma-separated")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps")
+    p.add_argument("--batch-size", type=int, default=32, help="pairs per process and step")
+    p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (audio side)")
+    p.add_argument("--text-lr", type=float, default=5e-5, help="peak learning rate, text tower")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
+    p.add_argument("--min-lr-ratio", type=float, default=0.01, help="cosine floor / peak")
+    p.add_argument("--clip-seconds", type=float, help="override the config's clip length")
+    p.add_argument("--out", type=Path, required=True, help="run folder")
+    p.add_argument("--save-every", type=int, default=200, help="checkpoint interval (steps)")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    args = p.parse_args(argv)
+    args.text_sources = [s.strip() for s in args.text_sources.split(",") if s.strip()]
+    unknown = set(args.text_sources) - set(TEXT_SOURCES)
+    if unknown or not args.text_sources:
+        p.error(f"--text-sources: choose from {TEXT_SOURCES}, got {args.text_sources}")
+    return args
+
+
+def build_sources(args, sample_rate: int, clip_seconds: float, seed: int) -> Mixture:
+    sources = []
+    for i, spec in enumerate(args.data):
+        name, _, weight = spec.partition("@")
+        weight = float(weight) if weight else 1.0
+        s = seed * 1000 + i
+        if name == "world":
+            from ttmrpp.collection.stream import iter_tracks
+
+            def make(sd, _sr=sample_rate, _sec=clip_seconds):
+                return iter_tracks(seed=sd, split="train", seconds=_sec, sample_rate=_sr)
+
+            source = GeneratorSource(make, seed=s)
+        else:
+            path = Path(name)
+            if path.suffix == ".jsonl":
+                records = read_jsonl_manifest(path)
+            elif path.suffix == ".csv":
+                records = read_musiccaps_csv(path, args.audio_dir)
+            elif path.suffix == ".tsv":
+                records = read_jamendo_tsv(path, args.audio_dir)
+            else:
+                raise SystemExit(f"--data {spec}: expected world, .jsonl, .csv or .tsv")
+            source = ManifestSource(records, sample_rate, clip_seconds, seed=s)
+        sources.append((source, weight))
+    return Mixture(sources, seed=seed)
+
+
+def batches(mixture: Mixture, batch_size: int, text_sources, seed: int):
+    rng = random.Random(seed)
+    it = iter(mixture)
+    while True:
+        items = [next(it) for _ in range(batch_size)]
+        audio = torch.from_numpy(np.stack([w for w, _ in items]))
+        texts = [training_text(rec, rng, text_sources) for _, rec in items]
+        yield audio, texts
+
+
+def save_checkpoint(out: Path, model, optimizer, scheduler, step: int, args) -> None:
+    """Whole checkpoint folder written beside the old one, then swapped in."""
+    tmp, final, old = out / f".{CHECKPOINT}.tmp", out / CHECKPOINT, out / f".{CHECKPOINT}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+        tmp / "training_state.pt",
+    )
+    atomic_write_json(tmp / "run_args.json", {k: str(v) for k, v in vars(args).items()})
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def find_checkpoint(out: Path) -> Path | None:
+    for candidate in (out / CHECKPOINT, out / f".{CHECKPOINT}.old"):
+        if (candidate / "training_state.pt").is_file():
+            return candidate
+    return None
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    rank, world = accelerator.process_index, accelerator.num_processes
+    torch.manual_seed(args.seed)  # the same initial weights on every process
+
+    resume = None if args.no_resume else find_checkpoint(args.out)
+    if resume is not None:
+        model = ttmrpp.load_model(resume)
+    elif args.init_from:
+        model = ttmrpp.load_model(args.init_from)
+    else:
+        model = ttmrpp.create_model(args.config)
+    model.train()
+    cfg = model.config
+    clip_seconds = args.clip_seconds or cfg.clip_seconds
+
+    text_params = [p for n, p in model.named_parameters() if n.startswith("text_encoder.")]
+    other = [p for n, p in model.named_parameters() if not n.startswith("text_encoder.")]
+    optimizer = torch.optim.AdamW(
+        [{"params": other, "lr": args.lr}, {"params": text_params, "lr": args.text_lr}],
+        weight_decay=args.weight_decay,
+    )
+    scheduler = get_cosine_with_min_lr_schedule_with_warmup(
+        optimizer, args.warmup, args.steps, min_lr_rate=args.min_lr_ratio
+    )
+    step = 0
+    if resume is not None:
+        state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = int(state["step"])
+    unwrapped = model
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    # Each process draws its own part of the global batch; resuming continues with fresh data.
+    data_seed = args.seed + 7919 * rank + 104729 * step
+    mixture = build_sources(args, cfg.sample_rate, clip_seconds, data_seed)
+    stream = batches(mixture, args.batch_size, args.text_sources, data_seed)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_path = args.out / "log.jsonl"
+    bar = tqdm(
+        total=args.steps, initial=step, desc="train", disable=not accelerator.is_main_process
+    )
+    history = []
+    t0 = time.time()
+    while step < args.steps:
+        audio, texts = next(stream)
+        out = model(audio.to(accelerator.device), texts)
+        global_batch = len(gather_features(out["audio_features"].detach()))
+        loss = infonce_loss(**out)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        with (
+            torch.no_grad()
+        ):  # the scale is clamped at 100 in the loss; keep the parameter there too
+            unwrapped.logit_scale.clamp_(max=math.log(100.0))
+        step += 1
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}")
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        if accelerator.is_main_process and (step % args.log_every == 0 or step == args.steps):
+            entry = {
+                "step": step,
+                "loss": round(loss.item(), 5),
+                "logit_scale": round(float(unwrapped.logit_scale.detach().exp()), 3),
+                "lr": scheduler.get_last_lr()[0],
+                "global_batch": global_batch,
+                "processes": world,
+                "elapsed_s": round(time.time() - t0, 1),
+            }
+            history.append(entry)
+            with log_path.open("a") as f:
+                f.write(json.dumps(entry) + "\n")
+        if step % args.save_every == 0 or step == args.steps:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                save_checkpoint(args.out, unwrapped, optimizer, scheduler, step, args)
+    bar.close()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        unwrapped.eval()
+        final = args.out / "model"
+        tmp = args.out / ".model.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        unwrapped.save_pretrained(tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    accelerator.end_training()
+    return {"step": step, "history": history}
+
+
+if __name__ == "__main__":
+    main()
