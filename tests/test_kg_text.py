@@ -24,7 +24,7 @@ RECORD = {
 
 def test_templates():
     assert meta_text("T", "A", "B") == "music track T by A from B"
-    assert track_query("T", "A", "B") == "similar music track T by A from B"
+    assert track_query("T", "A", "B") == "similar music track with T by A from B"
     assert artist_query("X") == "similar with artist X"
 
 

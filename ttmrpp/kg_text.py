@@ -23,8 +23,9 @@ def meta_text(title: str, artist: str, album: str | None = None) -> str:
 
 
 def track_query(title: str, artist: str, album: str | None = None) -> str:
-    """The track-similarity anchor query of the paper's dim-sim protocol."""
-    return "similar " + meta_text(title, artist, album)
+    """`similar music track with {title} by {artist} from {album}`: the dim-sim anchor query."""
+    text = f"similar music track with {title} by {artist}"
+    return f"{text} from {album}" if album else text
 
 
 def artist_query(name: str) -> str:
