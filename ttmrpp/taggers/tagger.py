@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ttmrpp.audio import AudioDecodeError
+from ttmrpp.audio import load_audio, resample
+from ttmrpp.fileio import atomic_write
 from ttmrpp.taggers.frontend import SAMPLE_RATE
 from ttmrpp.taggers.models import ARCHITECTURES, build_model
 from ttmrpp.taggers.vocab import DATASETS, vocabulary
@@ -40,17 +40,13 @@ def default_cache_dir() -> Path:
 
 
 def _fetch(url: str, dest: Path, timeout: float = 60.0) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".download-", suffix=".pth")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
         torch.load(tmp, map_location="cpu", weights_only=True)  # refuse HTML error pages etc.
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(dest, write)
 
 
 def resolve_weights(
@@ -132,54 +128,12 @@ def _mono(wave: np.ndarray) -> np.ndarray:
 
 
 def load_audio_16k(path: str | Path) -> np.ndarray:
-    """Decode any audio file to float32 mono at 16 kHz (soundfile, else PyAV; soxr resampling).
-
-    A private stand-in until `ttmrpp.audio.load_audio` lands.
+    """Decode any audio file to float32 mono at 16 kHz (`ttmrpp.audio.load_audio`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded or holds no samples.
     """
-    import soundfile as sf
-    import soxr
-
-    path = Path(path)
-    if not path.is_file():
-        raise AudioDecodeError(f"{path}: no such file")
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (n, channels)
-        wave = data.mean(axis=1)
-    except Exception:
-        wave, sr = _decode_with_av(path)
-    if wave.size == 0:
-        raise AudioDecodeError(f"{path}: no audio samples")
-    if sr != SAMPLE_RATE:
-        wave = soxr.resample(wave, sr, SAMPLE_RATE, quality="HQ")
-    return np.ascontiguousarray(wave, dtype=np.float32)
-
-
-def _decode_with_av(path: Path) -> tuple[np.ndarray, int]:
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AudioDecodeError(f"{path}: no audio stream")
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="fltp")  # planar float, native layout/rate
-            parts, sr = [], stream.rate
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray())
-                    sr = out.sample_rate
-            for out in resampler.resample(None):
-                parts.append(out.to_ndarray())
-    except AudioDecodeError:
-        raise
-    except Exception as exc:
-        raise AudioDecodeError(f"{path}: cannot decode audio ({exc})") from exc
-    if not parts:
-        raise AudioDecodeError(f"{path}: no audio samples")
-    return np.concatenate(parts, axis=1).mean(axis=0), int(sr)
+    return load_audio(path, sample_rate=SAMPLE_RATE)
 
 
 @dataclass
@@ -217,10 +171,7 @@ class Tagger:
         input length; audio shorter than one chunk is zero-padded at the end.
         """
         x = _mono(wave)
-        if sample_rate != SAMPLE_RATE:
-            import soxr
-
-            x = soxr.resample(x, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+        x = resample(x, sample_rate, SAMPLE_RATE)
         length = self.input_length
         if x.size < length:
             x = np.pad(x, (0, length - x.size))
