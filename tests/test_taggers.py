@@ -191,3 +191,18 @@ def test_published_taggers_hear_piano_and_rock(fixture, clips, request):
     tags = tagger.tags
     assert rock[tags.index("genre---rock")] > rock[tags.index("genre---classical")]
     assert piano[tags.index("genre---classical")] > rock[tags.index("genre---classical")]
+
+
+def test_weights_are_fetched_from_the_url_template(weights_dir, tmp_path, monkeypatch):
+    mirror = (weights_dir / "{dataset}" / "{model}" / "best_model.pth").as_uri()
+    mirror = mirror.replace("%7B", "{").replace("%7D", "}")
+    monkeypatch.setenv("TTMRPP_TAGGER_URL", mirror)
+    monkeypatch.setenv("TTMRPP_CACHE", str(tmp_path / "cache"))
+    tagger = load_tagger("crnn", dataset="mtat", weights_dir=tmp_path / "w")
+    assert tagger.weights == tmp_path / "w" / "mtat" / "crnn" / "best_model.pth"
+    assert tagger.weights.is_file()
+    with pytest.raises(TaggerWeightsError, match="fetching .*hcnn.* failed"):
+        load_tagger("hcnn", dataset="mtat", weights_dir=tmp_path / "w")
+    assert not (tmp_path / "w" / "mtat" / "hcnn").exists() or not any(
+        (tmp_path / "w" / "mtat" / "hcnn").iterdir()
+    )

@@ -54,6 +54,9 @@ def resolve_weights(
 ) -> Path:
     """Path of `<dataset>/<name>/best_model.pth`: in `weights_dir`, else the cache, else fetched.
 
+    Fetching uses `UPSTREAM_URL`, or the template in $TTMRPP_TAGGER_URL (a mirror, with
+    `{dataset}` and `{model}` fields); the file goes into `weights_dir` when given, else the cache.
+
     Raises:
         TaggerWeightsError: the file is absent and cannot be downloaded (offline, or not
             published upstream); the message names the paths looked at and the URL.
@@ -63,7 +66,8 @@ def resolve_weights(
     for path in candidates:
         if path.is_file():
             return path
-    url = UPSTREAM_URL.format(dataset=dataset, model=name)
+    template = os.environ.get("TTMRPP_TAGGER_URL") or UPSTREAM_URL  # a mirror, if any
+    url = template.format(dataset=dataset, model=name)
     looked = ", ".join(str(p) for p in candidates)
     if not download:
         raise TaggerWeightsError(f"no weights for {dataset}/{name}: looked in {looked}")
