@@ -50,7 +50,7 @@ def render(pm, sample_rate: int = 16000) -> np.ndarray:
     return (0.5 * mono / peak).astype(np.float32)
 
 
-def solo_piano(seconds: float = 20.0, sample_rate: int = 16000) -> np.ndarray:
+def solo_piano(seconds: float = 20.0, sample_rate: int = 16000, transpose: int = 0) -> np.ndarray:
     """A slow solo-piano piece: left-hand broken chords, right-hand melody (C major)."""
     import pretty_midi
 
@@ -62,10 +62,10 @@ def solo_piano(seconds: float = 20.0, sample_rate: int = 16000) -> np.ndarray:
     t, i = 0.0, 0
     while t < seconds - 1:
         chord = chords[(i // 8) % 4]
-        piano.notes.append(pretty_midi.Note(70, chord[i % 3], t, t + beat * 1.5))
+        piano.notes.append(pretty_midi.Note(70, chord[i % 3] + transpose, t, t + beat * 1.5))
         if i % 2 == 0:
             piano.notes.append(
-                pretty_midi.Note(85, melody[(i // 2) % len(melody)], t, t + beat * 2)
+                pretty_midi.Note(85, melody[(i // 2) % len(melody)] + transpose, t, t + beat * 2)
             )
         t += beat
         i += 1
@@ -73,7 +73,9 @@ def solo_piano(seconds: float = 20.0, sample_rate: int = 16000) -> np.ndarray:
     return render(pm, sample_rate)
 
 
-def rock_band(seconds: float = 20.0, sample_rate: int = 16000) -> np.ndarray:
+def rock_band(
+    seconds: float = 20.0, sample_rate: int = 16000, transpose: int = 0, bpm: float = 140.0
+) -> np.ndarray:
     """Driving rock: drum kit, distorted-guitar power chords, picked electric bass (E minor)."""
     import pretty_midi
 
@@ -81,11 +83,11 @@ def rock_band(seconds: float = 20.0, sample_rate: int = 16000) -> np.ndarray:
     guitar = pretty_midi.Instrument(program=30)  # Distortion Guitar
     bass = pretty_midi.Instrument(program=34)  # Electric Bass (pick)
     drums = pretty_midi.Instrument(program=0, is_drum=True)
-    eighth = 60 / 140 / 2
+    eighth = 60 / bpm / 2
     roots = [40, 40, 43, 45, 40, 40, 38, 45]
     t, i = 0.0, 0
     while t < seconds - 1:
-        root = roots[(i // 8) % len(roots)]
+        root = roots[(i // 8) % len(roots)] + transpose
         for p in (root, root + 7, root + 12):
             guitar.notes.append(pretty_midi.Note(110, p, t, t + eighth * 0.95))
         bass.notes.append(pretty_midi.Note(100, root - 12, t, t + eighth * 0.9))
