@@ -32,8 +32,8 @@ def manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("world")
     (root / "audio").mkdir()
     rows = []
-    for i in range(12):
-        split = "test" if i >= 8 else "train"
+    for i in range(8):
+        split = "test" if i >= 6 else "train"
         for kind in ("piano", "rock"):
             tid = f"{kind}{i:02d}"
             if kind == "piano":
@@ -62,43 +62,43 @@ def test_map_tags_onto_published_vocabularies():
     assert set(map_tags(tags, "msd")) == {"rock", "Hip-Hop", "happy"}
 
 
-def test_train_tagger_learns_saves_loads_and_resumes(manifest, tmp_path):
+@pytest.mark.slow
+def test_train_tagger_learns_saves_and_loads(manifest, tmp_path):
     script = _load_script()
     out = tmp_path / "run"
     argv = ["--manifest", str(manifest), "--model", "musicnn", "--out", str(out), "--vocab",
-            "jamendo", "--batch-size", "8", "--eval-chunks", "2", "--lr", "1e-3", "--quiet"]  # fmt: skip
-    assert script.main(argv + ["--epochs", "3"]) == 0
+            "jamendo", "--batch-size", "5", "--eval-chunks", "1", "--lr", "1e-3", "--quiet"]  # fmt: skip
+    assert script.main(argv + ["--epochs", "2"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["tracks"] == {"train": 14, "valid": 2, "test": 8}  # every 10th train → valid
-    assert metrics["label_coverage"] == 1.0 and len(metrics["history"]) == 3
-    assert metrics["test"]["tracks"] == 8 and metrics["test"]["tags_scored"] == 8
+    assert metrics["tracks"] == {"train": 10, "valid": 2, "test": 4}  # every 10th train → valid
+    assert metrics["label_coverage"] == 1.0 and len(metrics["history"]) == 2
+    assert metrics["test"]["tracks"] == 4 and metrics["test"]["tags_scored"] == 8
     assert metrics["test"]["roc_auc"] > 0.7  # piano vs rock is easy after a few steps
 
     tagger = load_tagger("musicnn", checkpoint=out)  # strict load of the published layout
     assert tagger.tags[:2] == ["genre---alternative", "genre---ambient"] and len(tagger.tags) == 50
-    piano = np.load(out / "audio-16k" / "piano10.npy")
+    piano = np.load(out / "audio-16k" / "piano07.npy")
     probs = tagger.predict_waveform(piano)
     assert probs[tagger.tags.index("instrument---piano")] > probs[tagger.tags.index("genre---rock")]
 
-    assert script.main(argv + ["--epochs", "4", "--resume"]) == 0
-    assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())["history"]] == [
-        1, 2, 3, 4,
-    ]  # fmt: skip
 
-
+@pytest.mark.slow
 def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys):
     script = _load_script()
     out = tmp_path / "run"
-    argv = ["--manifest", str(manifest), "--model", "sample", "--out", str(out), "--epochs", "1",
-            "--batch-size", "8", "--eval-chunks", "1", "--quiet"]  # fmt: skip
-    assert script.main(argv + ["--min-count", "3"]) == 0
+    argv = ["--manifest", str(manifest), "--model", "sample", "--out", str(out), "--batch-size",
+            "6", "--eval-chunks", "1", "--min-count", "3", "--quiet"]  # fmt: skip
+    assert script.main(argv + ["--epochs", "1"]) == 0
     meta = json.loads((out / "tagger.json").read_text())
     assert meta["tags"] == sorted(meta["tags"]) and "instrument---electric guitar" in meta["tags"]
-    assert len(meta["tags"]) == 8
+    assert len(meta["tags"]) == 8  # min-count 3 keeps all eight
     tagger = load_tagger("sample", checkpoint=out)
     assert tagger.predict_waveform(np.zeros(1000, dtype=np.float32)).shape == (8,)
     with pytest.raises(Exception, match="not 'fcn'"):
         load_tagger("fcn", checkpoint=out)
+    assert script.main(argv + ["--epochs", "2", "--resume"]) == 0
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
