@@ -154,6 +154,16 @@ def test_short_audio_is_padded_and_outputs_are_true_probabilities(jamendo_fcn):
     # one sigmoid only: most Jamendo tags are unlikely for any input (a second sigmoid
     # would squeeze everything into 0.5-0.73)
     assert probs.min() < 0.1 and np.median(probs) < 0.2
+    # short audio is repeated to fill the chunk by default; zero padding is an option
+    clip = 0.1 * rng.standard_normal(16000).astype(np.float32)
+    tiled = jamendo_fcn.predict_waveform(np.resize(clip, jamendo_fcn.input_length))
+    np.testing.assert_allclose(jamendo_fcn.predict_waveform(clip), tiled, atol=1e-6)
+    zero = jamendo_fcn.predict_waveform(clip, pad="zero")
+    padded = np.pad(clip, (0, jamendo_fcn.input_length - clip.size))
+    np.testing.assert_allclose(zero, jamendo_fcn.predict_waveform(padded), atol=1e-6)
+    assert np.abs(zero - tiled).max() > 1e-3
+    with pytest.raises(ValueError, match="pad must be"):
+        jamendo_fcn.predict_waveform(clip, pad="reflect")
     with pytest.raises(ValueError, match="empty"):
         jamendo_fcn.predict_waveform(np.zeros(0, dtype=np.float32))
     with pytest.raises(ValueError, match="NaN"):

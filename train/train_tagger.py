@@ -155,7 +155,7 @@ def cached_audio(track: dict, cache_dir: Path) -> Path:
 
 
 class CropDataset(Dataset):
-    """One random chunk of `length` samples per track (zero-padded when the track is shorter)."""
+    """One random chunk of `length` samples per track (repeated when the track is shorter)."""
 
     def __init__(self, files: list[Path], labels: np.ndarray, length: int, seed: int):
         self.files, self.labels, self.length, self.seed = files, labels, length, seed
@@ -167,9 +167,8 @@ class CropDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         wave = np.load(self.files[i], mmap_mode="r")
         rng = random.Random(hash((self.seed, self.epoch, i)))
-        if len(wave) <= self.length:
-            chunk = np.zeros(self.length, dtype=np.float32)
-            chunk[: len(wave)] = wave
+        if len(wave) <= self.length:  # repeated to fill, as Tagger.predict_waveform does
+            chunk = np.resize(np.asarray(wave, dtype=np.float32), self.length)
         else:
             start = rng.randrange(len(wave) - self.length + 1)
             chunk = np.array(wave[start : start + self.length], dtype=np.float32)
