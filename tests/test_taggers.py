@@ -216,3 +216,33 @@ def test_weights_are_fetched_from_the_url_template(weights_dir, tmp_path, monkey
     assert not (tmp_path / "w" / "mtat" / "hcnn").exists() or not any(
         (tmp_path / "w" / "mtat" / "hcnn").iterdir()
     )
+
+
+def test_state_dict_layouts_follow_torchaudio_names():
+    short_res = build_model("short_res").state_dict()
+    assert short_res["spec.mel_scale.fb"].shape == (257, 128)
+    assert short_res["spec.spectrogram.window"].shape == (512,)
+    hcnn = build_model("hcnn").state_dict()
+    assert {"hstft.spec.window", "hstft.bw_Q", "hstft_bn.running_var"} <= hcnn.keys()
+    assert not any(k.endswith(("f0", "fft_bins")) for k in hcnn)  # derived, not stored
+    attention = build_model("attention").state_dict()
+    assert "encoder.layer.1.attention.self.query.weight" in attention
+    assert (
+        "encoder.layer.0.output.LayerNorm.bias" in attention and "pooler.dense.weight" in attention
+    )
+    assert "vec_cls" not in attention  # the fixed [CLS] is rebuilt, never loaded
+    se = build_model("se").state_dict()
+    assert "layer11.dense2.weight" in se and "layer1.conv_3.weight" in se
+    assert "layer11.conv_3.weight" not in se  # 512 → 512, stride 1: identity shortcut
+    assert list(build_model("sample").state_dict())[0] == "layer1.conv.weight"
+
+
+def test_empty_stored_filterbank_is_rebuilt(weights_dir, tmp_path):
+    state = torch.load(
+        weights_dir / "jamendo" / "fcn" / "best_model.pth", map_location="cpu", weights_only=True
+    )
+    state["spec.mel_scale.fb"] = torch.tensor([])  # as saved by old torchaudio
+    (tmp_path / "jamendo" / "fcn").mkdir(parents=True)
+    torch.save(state, tmp_path / "jamendo" / "fcn" / "best_model.pth")
+    tagger = load_tagger("fcn", weights_dir=tmp_path, download=False)
+    assert tagger.model.spec.mel_scale.fb.shape == (257, 96)

@@ -92,6 +92,12 @@ def load_state_dict_strict(model: nn.Module, path: Path) -> None:
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # a training checkpoint of ours
     state = {k.removeprefix("module.").removeprefix("_orig_mod."): v for k, v in state.items()}
+    own = model.state_dict()
+    for key, value in state.items():
+        # Old torchaudio built the mel filterbank lazily and saved it empty; upstream's eval
+        # script then used a fresh one. Ours is computed the same way (see frontend.py).
+        if key.endswith("mel_scale.fb") and value.numel() == 0 and key in own:
+            state[key] = own[key]
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
