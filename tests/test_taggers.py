@@ -246,3 +246,16 @@ def test_empty_stored_filterbank_is_rebuilt(weights_dir, tmp_path):
     torch.save(state, tmp_path / "jamendo" / "fcn" / "best_model.pth")
     tagger = load_tagger("fcn", weights_dir=tmp_path, download=False)
     assert tagger.model.spec.mel_scale.fb.shape == (257, 96)
+
+
+def test_a_fetched_file_that_is_not_a_state_dict_is_refused(tmp_path, monkeypatch):
+    page = tmp_path / "mirror" / "jamendo" / "fcn" / "best_model.pth"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>404: Not Found</html>")
+    template = (tmp_path / "mirror").as_uri() + "/{dataset}/{model}/best_model.pth"
+    monkeypatch.setenv("TTMRPP_TAGGER_URL", template)
+    monkeypatch.setenv("TTMRPP_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(TaggerWeightsError, match="fetching"):
+        load_tagger("fcn", weights_dir=tmp_path / "w")
+    assert not (tmp_path / "w" / "jamendo" / "fcn" / "best_model.pth").exists()
+    assert not any(p.is_file() for p in (tmp_path / "w").rglob("*"))  # no temp file left

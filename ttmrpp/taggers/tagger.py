@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +73,7 @@ def resolve_weights(
     dest = candidates[0]
     try:
         _fetch(url, dest)
-    except (urllib.error.URLError, OSError, TimeoutError, RuntimeError) as exc:
+    except Exception as exc:  # network errors, HTTP errors, or a file that is not a state dict
         raise TaggerWeightsError(
             f"no weights for {dataset}/{name}: looked in {looked}, and fetching {url} failed "
             f"({exc}). Download it where you have internet and pass its folder as weights_dir "
