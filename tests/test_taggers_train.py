@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from ttmrpp.taggers import load_tagger
 from ttmrpp.taggers.vocab import map_tags
@@ -99,6 +100,12 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
     assert script.main(argv + ["--epochs", "2", "--resume"]) == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
+
+    data = script.CropDataset(sorted((out / "audio-16k").glob("*.npy"))[:3], np.eye(3), 59049, 0, 2)
+    assert len(data) == 6
+    x0, y0 = data[0]
+    x3, y3 = data[3]  # the same track, another crop
+    assert x0.shape == (59049,) and torch.equal(y0, y3) and not torch.equal(x0, x3)
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')

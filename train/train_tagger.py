@@ -64,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--min-count", type=int, default=3, help="fewest training tracks per manifest tag"
     )
     p.add_argument("--epochs", type=int, default=30, help="passes over the training tracks")
+    p.add_argument(
+        "--crops-per-track",
+        type=int,
+        default=1,
+        help="random chunks per track and epoch (more steps per epoch on small sets)",
+    )
     p.add_argument("--batch-size", type=int, default=16, help="chunks per step (published: 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay")
@@ -157,16 +163,20 @@ def cached_audio(track: dict, cache_dir: Path) -> Path:
 class CropDataset(Dataset):
     """One random chunk of `length` samples per track (repeated when the track is shorter)."""
 
-    def __init__(self, files: list[Path], labels: np.ndarray, length: int, seed: int):
+    def __init__(
+        self, files: list[Path], labels: np.ndarray, length: int, seed: int, crops: int = 1
+    ):
         self.files, self.labels, self.length, self.seed = files, labels, length, seed
+        self.crops = crops  # random chunks per track and epoch
         self.epoch = 0
 
     def __len__(self) -> int:
-        return len(self.files)
+        return len(self.files) * self.crops
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        i = index % len(self.files)
         wave = np.load(self.files[i], mmap_mode="r")
-        rng = random.Random(hash((self.seed, self.epoch, i)))
+        rng = random.Random(hash((self.seed, self.epoch, index)))
         if len(wave) <= self.length:  # repeated to fill, as Tagger.predict_waveform does
             chunk = np.resize(np.asarray(wave, dtype=np.float32), self.length)
         else:
@@ -245,7 +255,9 @@ def train(args: argparse.Namespace) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, history = state["epoch"], state["best"], state["history"]
 
-    data = CropDataset(files["train"], labels["train"], spec.input_length, args.seed)
+    data = CropDataset(
+        files["train"], labels["train"], spec.input_length, args.seed, args.crops_per_track
+    )
     loader = DataLoader(
         data,
         batch_size=min(args.batch_size, len(data)),
