@@ -135,6 +135,7 @@ class MusicIndex:
         self.vectors = np.zeros((0, dim), dtype=np.float32)  # [rows, dim], unit norm
         self.failures: dict[str, dict[str, Any]] = {}  # path -> {"reason", "size", "mtime"}
         self.source: str | None = None
+        self.folder: Path | None = None  # where it was loaded from or last saved
         self.version = 0  # bumped by every change (caches compare it)
         self.ef: int | None = None
         self.calibrated_recall: float | None = None
@@ -171,6 +172,11 @@ class MusicIndex:
     def embeddings(self) -> np.ndarray:
         """[len, dim] embeddings of the live tracks, in the order of `tracks`."""
         return self.vectors[self.alive_rows]
+
+    def vectors_for(self, paths: list[str]) -> np.ndarray:
+        """Embeddings [len(paths), dim] of tracks by path (KeyError for one not indexed)."""
+        with self._lock:
+            return self.vectors[[self._by_path[p] for p in paths]]
 
     @property
     def uses_hnsw(self) -> bool:
@@ -518,6 +524,7 @@ class MusicIndex:
             os.replace(tmp, folder)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+            self.folder = folder
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -532,10 +539,10 @@ class MusicIndex:
         if model is not None:
             self.check_model(model)
             model.save_pretrained(tmp / MODEL_DIR)
-        for name in CACHE_NAMES:
-            src = previous / name
-            if src.exists() and not (tmp / name).exists():
-                _link_or_copy(src, tmp / name)
+        for name in CACHE_NAMES:  # from the folder being replaced, else where we came from
+            for base in (previous, self.folder):
+                if base is not None and (base / name).exists() and not (tmp / name).exists():
+                    _link_or_copy(base / name, tmp / name)
         meta = {
             "format": FORMAT_VERSION,
             "model_fingerprint": self.fingerprint,
@@ -586,6 +593,7 @@ class MusicIndex:
         index._by_path = {r["path"]: i for i, r in enumerate(index.records) if r is not None}
         index.failures = meta.get("failures", {})
         index.source = meta.get("source")
+        index.folder = folder
         index.version = meta.get("version", 0)
         index.hnsw_params = meta.get("hnsw_params", index.hnsw_params)
         index.calibrated_recall = meta.get("calibrated_recall")
