@@ -3,6 +3,7 @@ real audio files written to disk."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from tests.conftest import music_like
 SR = 22050
 
 
+@cache  # one per seed per test session; tests do not change the model
 def discriminative_tiny_model(seed: int = 0):
     """`ttmrpp-tiny` with random weights whose BatchNorm statistics are set from a few clips.
 
@@ -27,7 +29,7 @@ def discriminative_tiny_model(seed: int = 0):
     torch.manual_seed(seed)
     model = ttmrpp.create_model("ttmrpp-tiny")
     n = int(model.config.clip_seconds * model.config.sample_rate)
-    clips = np.stack([music_like(model.config.clip_seconds, SR, 1000 + s)[:n] for s in range(16)])
+    clips = np.stack([music_like(model.config.clip_seconds, SR, 1000 + s)[:n] for s in range(8)])
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.reset_running_stats()
@@ -38,7 +40,7 @@ def discriminative_tiny_model(seed: int = 0):
     return model.eval()
 
 
-def write_track(path: Path, seed: int, seconds: float = 2.5, tags: dict | None = None) -> Path:
+def write_track(path: Path, seed: int, seconds: float = 2.0, tags: dict | None = None) -> Path:
     """A toy song as WAV/FLAC/OGG (by suffix), with optional title/artist/album tags."""
     import soundfile as sf
 
