@@ -150,6 +150,28 @@ def test_crash_mid_save_leaves_previous_index(model, music_dir, tmp_path, monkey
     assert len(MusicIndex.load(out)) == 7
 
 
+def test_interrupted_update_keeps_checkpointed_work(model, music_dir, tmp_path):
+    index = MusicIndex.create(model)
+    out = tmp_path / "idx"
+    calls = []
+
+    def checkpoint(ix):
+        calls.append(len(ix))
+        ix.save(out)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C after two groups
+
+    with pytest.raises(KeyboardInterrupt):
+        index.update(model, music_dir, progress=False, group_size=3, checkpoint=checkpoint)
+    # files in path order, three at a time: [one, two, four], [three, corrupt, empty]
+    assert calls == [3, 4]
+    saved = MusicIndex.load(out)
+    assert len(saved) == 4 and sorted(Path(p).name for p in saved.failures) == list(BAD[:2])
+    report = saved.update(model, music_dir, progress=False)
+    assert report.embedded == 3 and report.known_failures == 2  # only what was not yet seen
+    assert [Path(p).name for p, _ in report.failures] == ["notes.mp3"] and len(saved) == 6
+
+
 def test_save_refuses_to_replace_a_non_index_folder(model, music_dir):
     index, _ = build(model, music_dir)
     with pytest.raises(FileExistsError, match="not an index folder"):

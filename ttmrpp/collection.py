@@ -57,6 +57,7 @@ def scan_folder(root: str | os.PathLike) -> tuple[list[dict[str, Any]], int]:
                     "mtime": state[1],
                 }
             )
+    records.sort(key=lambda r: r["path"])
     return records, ignored
 
 

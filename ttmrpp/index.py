@@ -20,11 +20,13 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ttmrpp.ann import (
     EXACT_LIMIT,
@@ -196,11 +198,22 @@ class MusicIndex:
 
     # -- updates ------------------------------------------------------------------------
     def update(
-        self, model, source: str | os.PathLike, batch_size: int = 16, progress: bool = True
+        self,
+        model,
+        source: str | os.PathLike,
+        batch_size: int = 16,
+        progress: bool = True,
+        group_size: int = 16,
+        checkpoint: Callable[[MusicIndex], None] | None = None,
     ) -> UpdateReport:
         """Bring the index in line with `source`, a folder (scanned recursively) or a JSONL
         manifest: new and changed files (by path + size + mtime) are embedded, deleted ones
         dropped, files that failed before and have not changed are not retried.
+
+        Args:
+            batch_size: clips per forward pass.
+            group_size: files embedded and added to the index at a time.
+            checkpoint: called with the index after each group (e.g. to save now and then).
         """
         from ttmrpp.embed import embed_audio_files
 
@@ -240,40 +253,60 @@ class MusicIndex:
                 to_embed.append(rec)
                 (report.changed if old is not None else report.added).append(path)
 
-            paths = [r["path"] for r in to_embed]
-            vecs, failed = embed_audio_files(model, paths, batch_size=batch_size, progress=progress)
-            report.embedded = len(paths)
-            failed_paths = {p: reason for p, reason in failed}
-            ok = [r for r in to_embed if r["path"] not in failed_paths]
-            for rec in to_embed:
-                if rec["path"] in failed_paths:
-                    failures[rec["path"]] = {
-                        "reason": failed_paths[rec["path"]],
-                        "size": rec["size"],
-                        "mtime": rec["mtime"],
-                    }
-                    report.failures.append((rec["path"], failed_paths[rec["path"]]))
-                    for bucket in (report.added, report.changed):
-                        if rec["path"] in bucket:
-                            bucket.remove(rec["path"])
-            ok = [enrich(r) for r in ok]
-
+            changed = set(report.changed)
             with self._lock:
-                gone = [p for p, row in self._by_path.items() if row not in keep]
-                report.removed = [p for p in gone if p not in set(report.changed)]
+                gone = [
+                    p for p, row in self._by_path.items() if row not in keep and p not in changed
+                ]
+                report.removed = gone
                 self._remove([self._by_path[p] for p in gone])
                 for row, rec in keep.items():
                     merged = _merge_metadata(self.records[row], rec)
                     if merged != self.records[row]:
                         self.records[row] = merged
                         report.metadata_updated += 1
-                self._append(ok, vecs.numpy().astype(np.float32))
                 report.unchanged = len(keep)
                 self.failures = failures
                 self.source = str(source.resolve())
-                if report.touched or report.metadata_updated:
-                    self.version += 1
-                    self._filter_cache.clear()
+                if gone or report.metadata_updated:
+                    self._changed()
+
+            # Embed in small groups, each added as soon as it is done: searches see new tracks
+            # early and `checkpoint` can save, so an interrupted first index keeps its work.
+            bar = tqdm(total=len(to_embed), desc="embedding", unit="file", disable=not progress)
+            for start in range(0, len(to_embed), group_size):
+                group = to_embed[start : start + group_size]
+                vecs, failed = embed_audio_files(
+                    model, [r["path"] for r in group], batch_size=batch_size, progress=False
+                )
+                reasons = dict(failed)
+                ok = [enrich(r) for r in group if r["path"] not in reasons]
+                with self._lock:
+                    self._remove(
+                        [self._by_path[r["path"]] for r in group if r["path"] in self._by_path]
+                    )
+                    self._append(ok, vecs.numpy().astype(np.float32))
+                    for rec in group:
+                        path = rec["path"]
+                        if path not in reasons:
+                            continue
+                        self.failures[path] = {
+                            "reason": reasons[path], "size": rec["size"], "mtime": rec["mtime"]
+                        }  # fmt: skip
+                        report.failures.append((path, reasons[path]))
+                        if path in changed:  # was indexed, now unreadable: it leaves the index
+                            report.changed.remove(path)
+                            report.removed.append(path)
+                        else:
+                            report.added.remove(path)
+                    self._changed()
+                    self._maintain()
+                report.embedded += len(group)
+                bar.update(len(group))
+                if checkpoint is not None:
+                    checkpoint(self)
+            bar.close()
+            with self._lock:
                 self._maintain(force_tune=bool(report.touched))
         return report
 
@@ -288,8 +321,7 @@ class MusicIndex:
         with self._lock:
             self._remove([self._by_path[p] for p in paths if p in self._by_path])
             self._append([dict(r) for r in records], vectors)
-            self.version += 1
-            self._filter_cache.clear()
+            self._changed()
             self._maintain(force_tune=True)
 
     def remove_paths(self, paths: list[str]) -> int:
@@ -298,10 +330,13 @@ class MusicIndex:
             rows = [self._by_path[p] for p in paths if p in self._by_path]
             self._remove(rows)
             if rows:
-                self.version += 1
-                self._filter_cache.clear()
+                self._changed()
                 self._maintain(force_tune=True)
             return len(rows)
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._filter_cache.clear()
 
     def _remove(self, rows: list[int]) -> None:
         self._alive = None

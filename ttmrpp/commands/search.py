@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from ttmrpp.commands.encode import DEFAULT_MODEL
@@ -69,8 +70,18 @@ def run_index(args: argparse.Namespace) -> int:
         return _error(str(exc))
     except (FileNotFoundError, ValueError) as exc:
         return _error(str(exc))
+    last_save = [time.monotonic()]
+
+    def checkpoint(ix) -> None:  # a long first run keeps its work if it is stopped
+        if time.monotonic() - last_save[0] > args.save_every:
+            ix.save(args.out, model=bundle)
+            last_save[0] = time.monotonic()
+
     try:
-        report = index.update(model, source, batch_size=args.batch_size, progress=not args.quiet)
+        report = index.update(
+            model, source, batch_size=args.batch_size, progress=not args.quiet,
+            checkpoint=checkpoint,
+        )  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
         return _error(str(exc))
     index.save(args.out, model=bundle)
@@ -202,6 +213,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--batch-size", type=int, default=16, help="clips per forward pass")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--save-every", type=float, default=300.0, help="save progress every this many seconds"
+    )
     p.set_defaults(func=run_index)
 
     p = subparsers.add_parser("search", help="search an index by text (optionally + audio)")
