@@ -1,13 +1,13 @@
 """Vector search: HNSW (hnswlib, the engine's settings) next to exact numpy search.
 
-    python bench/index.py [--sizes 100000,1000000] [--queries 1000] [--index INDEX_DIR]
+    python -m bench.index [--sizes 100000,1000000] [--queries 1000] [--index INDEX_DIR]
 
 For each dataset: build time, memory, recall@10 against exact search and p50/p99 single-query
 latency over a sweep of `ef` (plus the `ef` the engine calibrates itself), exact numpy search
 latency in the same run, and the speed-up ratio. Datasets are random unit 128-d vectors (the
-hardest case for a graph index: no low-dimensional structure) and, with `--index`, the real
-embeddings of an index folder (10% held out as queries). Prints one JSON object per dataset as
-it finishes, then a summary object.
+hardest case for a graph index: no low-dimensional structure), optionally clustered vectors
+(`--clustered-sizes`), and, with `--index`, the real embeddings of an index folder (10% held
+out as queries). Prints one JSON object per dataset as it finishes, then a summary.
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ EF_SWEEP = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072)
 
 def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered(n: int, dim: int = 128, centres: int = 64, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 64 random centres: closer to real embeddings (genres, instruments)
+    than uniform random ones; the noise is large, so clusters overlap."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centres, dim)).astype(np.float32)
+    x = c[rng.integers(0, centres, n)] + 1.0 * rng.standard_normal((n, dim), dtype=np.float32)
+    return unit(x)
 
 
 def latency_ms(fn, queries: np.ndarray) -> np.ndarray:
@@ -122,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="100000,1000000", help="random dataset sizes, comma list")
     ap.add_argument("--queries", type=int, default=1000, help="query vectors per dataset")
     ap.add_argument("--exact-queries", type=int, default=100, help="queries timed for exact")
+    ap.add_argument(
+        "--clustered-sizes", default="", help="also clustered vectors (64 centres), comma list"
+    )
     ap.add_argument("--index", help="an index folder: also bench its real embeddings")
     ap.add_argument("--m", type=int, default=HNSW_M, help="HNSW graph degree")
     ap.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION)
@@ -144,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         data = unit(rng.standard_normal((size, 128), dtype=np.float32))
         queries = unit(rng.standard_normal((args.queries, 128), dtype=np.float32))
         datasets.append((f"random-unit-{size}", data, queries))
+    for size in [int(s) for s in args.clustered_sizes.split(",") if s]:
+        data = clustered(size + args.queries, seed=size)
+        datasets.append((f"clustered-{size}", data[args.queries :], data[: args.queries]))
     for name, data, queries in datasets:
         res = bench_dataset(name, data, queries, args)
         print(json.dumps(res), flush=True)
