@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
     "ttmrpp.commands.tag",
+    "ttmrpp.commands.search",
 ]
 
 
