@@ -13,13 +13,15 @@ import sys
 
 COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
+    "ttmrpp.commands.tag",
     "ttmrpp.commands.catalog",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ttmrpp", description="TTMR++ text-to-music retrieval: search, captions, training data."
+        prog="ttmrpp",
+        description="TTMR++ text-to-music retrieval: search, captions, training data.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
