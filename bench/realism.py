@@ -4,8 +4,8 @@ For every tag our labels share with the Jamendo top-50 vocabulary, prints the RO
 tagger's probability against our label over the demo catalog (or freshly generated tracks), and
 the mean. Needs ../shared/models/sota-music-tagging (skips with a message when absent).
 
-    python bench/realism.py --catalog DIR            # an existing catalog (manifest.jsonl)
-    python bench/realism.py --generate 8 --seconds 24  # 8 fresh tracks per genre, in memory
+    python -m bench.realism --catalog DIR            # an existing catalog (manifest.jsonl)
+    python -m bench.realism --generate 8 --seconds 24  # 8 fresh tracks per genre, in memory
 """
 
 from __future__ import annotations
@@ -104,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     if not weights.is_dir():
         print(json.dumps({"skipped": f"tagger weights not found at {weights} (../shared absent)"}))
         return 0
-    import soxr
     from ttmrpp.taggers import TAGGER_SAMPLE_RATE, load_tagger
 
     records, waves = [], []
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.catalog is None:
             ap.error("give --catalog DIR or --generate N")
-        import soundfile as sf
+        from ttmrpp.audio import load_audio
 
         manifest = args.catalog / "manifest.jsonl"
         recs = [
@@ -126,12 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit:
             recs = recs[: args.limit]
         for r in recs:
-            x, sr = sf.read(args.catalog / r["audio"], dtype="float32", always_2d=True)
-            x = x.mean(axis=1)
-            if sr != TAGGER_SAMPLE_RATE:
-                x = soxr.resample(x, sr, TAGGER_SAMPLE_RATE).astype(np.float32)
             records.append(r)
-            waves.append(x)
+            waves.append(load_audio(args.catalog / r["audio"], sample_rate=TAGGER_SAMPLE_RATE))
     gen_s = time.time() - t0
     result: dict = {"tracks": len(records), "prepare_s": round(gen_s, 1)}
     per_track = {r["id"]: {} for r in records} if args.per_track else None

@@ -68,7 +68,7 @@ def reference_captions(record: dict, rng: random.Random, n: int = 3) -> list[str
     mood_w = rng.choice(MOOD_WORDS.get(mood, [mood]))
     tempo = tags.get("tempo", [""])[0]
     tempo_w = rng.choice(TEMPO_WORDS.get(tempo, [tempo])) if tempo else ""
-    insts = [t for t in tags.get("instrument", []) if t not in SKIP]
+    insts = _specific([t for t in tags.get("instrument", []) if t not in SKIP])
     lead = insts[:4]
     bpm = int(round(record["bpm"])) if record.get("bpm") else None
     key = record.get("key")
@@ -95,6 +95,20 @@ def reference_captions(record: dict, rng: random.Random, n: int = 3) -> list[str
     ]
     chosen = rng.sample(templates, k=min(n, len(templates)))
     return [" ".join(t().split()) for t in chosen]
+
+
+def _specific(tags: list[str]) -> list[str]:
+    """Drop a broad tag when a more specific one names it ("bass" beside "synth bass")."""
+    out = []
+    for t in tags:
+        broader = any(o != t and (o.endswith(" " + t) or o.startswith(t + " ")) for o in tags)
+        if t == "synthesizer" and any(o.startswith("synth ") or o.endswith(" lead") for o in tags):
+            broader = True
+        if t == "drums" and "drum machine" in tags:
+            broader = True
+        if not broader:
+            out.append(t)
+    return out
 
 
 def _cap(s: str) -> str:

@@ -59,7 +59,7 @@ class CatalogConfig:
     seconds: float = 20.0  # music length per track (the audio adds a short release tail)
     sample_rate: int = 22050  # render rate
     classical_fraction: float = 0.08  # share of corpus pieces
-    bitrate: int = 24000  # Opus bits per second
+    bitrate: int = 20000  # Opus bits per second (mono, 24 kHz)
     world_seed: int = WORLD_SEED
 
 
@@ -114,7 +114,7 @@ def plan(cfg: CatalogConfig) -> list[Job]:
     return jobs
 
 
-def encode_opus(audio: np.ndarray, sample_rate: int, bitrate: int = 24000) -> bytes:
+def encode_opus(audio: np.ndarray, sample_rate: int, bitrate: int = 20000) -> bytes:
     """Mono Ogg Opus bytes, bit-exact for the same input (fixed Ogg serial, no encoder tag)."""
     import av
     import soxr

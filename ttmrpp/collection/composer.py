@@ -239,6 +239,7 @@ def compose(spec: TrackSpec) -> pretty_midi.PrettyMIDI:
             name="drum machine" if g.machine else "drums",
         )
         _drums(w, kit, bars, section_start, section_end, calm)
+        _mix(kit, "drums", g.name)
         pm.instruments.append(kit)
 
     prev_voicing: dict[str, list[int]] = {}
@@ -260,8 +261,26 @@ def compose(spec: TrackSpec) -> pretty_midi.PrettyMIDI:
             elif role == "lead":
                 _lead(w, part, spec_inst, i, b, chord, key, level, last, section, motifs)
         if part.notes:
+            _mix(part, role, g.name)
             pm.instruments.append(part)
     return pm
+
+
+# Channel volumes (MIDI CC7; a channel starts at 127) where a style's mix departs from an even
+# balance: drums and bass up front in hip hop, reggae and club music, keys and leads tucked behind.
+MIX = {
+    "hip hop": {"comp": 88, "lead": 84, "pad": 72},
+    "reggae": {"drums": 112, "comp": 100, "lead": 104},
+    "funk": {"comp": 110, "lead": 108},
+    "house": {"comp": 104, "lead": 100, "pad": 92},
+    "techno": {"comp": 100, "lead": 96, "pad": 88},
+}
+
+
+def _mix(part: pretty_midi.Instrument, role: str, genre_name: str) -> None:
+    vol = MIX.get(genre_name, {}).get(role)
+    if vol is not None:
+        part.control_changes.append(pretty_midi.ControlChange(number=7, value=vol, time=0.0))
 
 
 def _plays(role: str, section: str, g: Genre, bar: int, n: int) -> bool:

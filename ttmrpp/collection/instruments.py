@@ -42,7 +42,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("pizzicato strings", 45, 36, 84, ("strings",)),
         Instrument("harp", 46, 36, 96),
         Instrument("timpani", 47, 36, 55),
-        Instrument("choir", 52, 48, 79, ("voice",), sustained=True),
+        Instrument("choir", 52, 48, 79, (), sustained=True),  # GM "aahs": a pad, not sung words
         Instrument("trumpet", 56, 55, 84, ("brass",), sustained=True),
         Instrument("trombone", 57, 40, 72, ("brass",), sustained=True),
         Instrument("french horn", 60, 41, 77, ("brass",), sustained=True),
@@ -101,5 +101,5 @@ def instrument_tags(names: list[str], drums: str | None) -> list[str]:
     if drums == "acoustic":
         tags.append("drums")
     elif drums == "machine":
-        tags += ["drums", "drum machine"]
+        tags += ["drums", "drum machine"]  # a listener hears drums either way
     return tags

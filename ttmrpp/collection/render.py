@@ -89,6 +89,10 @@ class Production:
         )
 
 
+# Parts that go through a guitar amp model (drive) on their own bus, as a real rig would.
+AMP_PARTS = {"overdriven guitar": 4.0, "distorted guitar": 7.0}
+
+
 def synthesize(
     pm: pretty_midi.PrettyMIDI,
     sample_rate: int,
@@ -96,18 +100,33 @@ def synthesize(
     soundfont: Path | None = None,
     tail: float = 1.5,
 ) -> np.ndarray:
-    """Render `pm` with tinysoundfont into a mono float32 array (no production).
+    """Render `pm` with tinysoundfont into a mono float32 array (no master production).
+
+    Guitars named in `AMP_PARTS` are rendered on a separate bus through an amp model.
 
     Args:
         seconds: exact output length; default: the end of the last note plus `tail`.
     """
     synth, sfid = _synth(str(soundfont or default_soundfont()), int(sample_rate))
+    total = int(round((seconds if seconds is not None else pm.get_end_time() + tail) * sample_rate))
+    buses: dict[float, list[pretty_midi.Instrument]] = {}
+    for inst in pm.instruments:
+        if inst.notes:
+            buses.setdefault(0.0 if inst.is_drum else AMP_PARTS.get(inst.name, 0.0), []).append(
+                inst
+            )
+    out = np.zeros(total, dtype=np.float32)
+    for drive in sorted(buses):
+        x = _render_bus(synth, sfid, buses[drive], sample_rate, total)
+        out += _amp(x, sample_rate, drive) if drive else x
+    return out
+
+
+def _render_bus(synth, sfid: int, instruments: list, sample_rate: int, total: int) -> np.ndarray:
     _reset(synth)
     events: list[tuple[int, int, int, int, int]] = []  # sample, order (off before on), ch, key, vel
     ch = 0
-    for inst in pm.instruments:
-        if not inst.notes:
-            continue
+    for inst in instruments:
         if inst.is_drum:
             channel = DRUM_CHANNEL
             synth.program_select(channel, sfid, 128, inst.program, is_drums=True)
@@ -128,7 +147,6 @@ def synthesize(
             events.append((int(n.start * sample_rate), 1, channel, n.pitch, n.velocity))
             events.append((int(n.end * sample_rate), 0, channel, n.pitch, 0))
     events.sort()
-    total = int(round((seconds if seconds is not None else pm.get_end_time() + tail) * sample_rate))
     buf = memoryview(bytearray(total * 8))  # interleaved stereo float32
     pos = 0
     for at, on, channel, key, vel in events:
@@ -146,6 +164,20 @@ def synthesize(
         synth.generate_simple(total - pos, buffer=buf[pos * 8 : total * 8])
     stereo = np.frombuffer(buf, dtype=np.float32)
     return (stereo[0::2] + stereo[1::2]) * np.float32(0.5)
+
+
+def _amp(x: np.ndarray, sample_rate: int, drive: float) -> np.ndarray:
+    """Guitar amp model: tighten the lows, drive a soft clipper, then a 4x12-like cabinet band."""
+    rms = float(np.sqrt(np.mean(x**2)))
+    if rms == 0:
+        return x
+    pre = signal.butter(2, 150, "highpass", fs=sample_rate, output="sos")
+    y = np.tanh(drive * signal.sosfilt(pre, x) / (3 * rms))
+    cab = signal.butter(
+        3, [90, min(4800, 0.45 * sample_rate)], "bandpass", fs=sample_rate, output="sos"
+    )
+    y = signal.sosfilt(cab, y)
+    return (y * (rms / (np.sqrt(np.mean(y**2)) + 1e-12))).astype(np.float32)
 
 
 def _room_impulse(rng: np.random.Generator, sample_rate: int, rt60: float) -> np.ndarray:
@@ -175,7 +207,11 @@ def produce(x: np.ndarray, sample_rate: int, prod: Production, seed: int) -> np.
     f = np.fft.rfftfreq(n, 1.0 / sample_rate)
     low = 1.0 / np.sqrt(1.0 + (f / 200.0) ** 4)  # 2nd-order Butterworth magnitudes
     high = 1.0 / np.sqrt(1.0 + (4000.0 / np.maximum(f, 1e-3)) ** 4)
-    eq = (1.0 + (10 ** (prod.low_gain_db / 20) - 1) * low + (10 ** (prod.high_gain_db / 20) - 1) * high)
+    eq = (
+        1.0
+        + (10 ** (prod.low_gain_db / 20) - 1) * low
+        + (10 ** (prod.high_gain_db / 20) - 1) * high
+    )
     eq = eq.astype(np.float32)
     X = sp_fft.rfft(x, n)  # complex64: float32 in, float32 out
     W = X * sp_fft.rfft(ir, n)

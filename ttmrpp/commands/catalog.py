@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sample-rate", type=int, default=22050, help="render rate in Hz (default 22050)"
     )
     p.add_argument(
-        "--bitrate", type=int, default=24000, help="Opus bitrate in bit/s (default 24000)"
+        "--bitrate", type=int, default=20000, help="Opus bitrate in bit/s (default 20000)"
     )
     p.add_argument("--workers", type=int, default=0, help="render processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
