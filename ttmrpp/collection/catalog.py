@@ -46,6 +46,7 @@ RECORD_KEYS = (
     "similar_artists",
     "captions",
 )
+GENERATOR_VERSION = "1"  # bump when the same settings would render different tracks
 OPUS_RATE = 24000  # Opus encodes at 8/12/16/24/48 kHz; 24 kHz keeps everything below 11 kHz
 
 
@@ -182,7 +183,7 @@ def build_catalog(
     out = Path(out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     (out / "midi").mkdir(exist_ok=True)
-    settings = json.dumps(asdict(cfg), indent=1, sort_keys=True)
+    settings = json.dumps({"generator": GENERATOR_VERSION, **asdict(cfg)}, indent=1, sort_keys=True)
     meta = out / "catalog.json"
     if meta.exists() and meta.read_text("utf-8") != settings:
         raise ValueError(

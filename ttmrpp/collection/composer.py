@@ -126,8 +126,9 @@ def make_spec(
         name: rng.choice(PROGRESSIONS[rng.choice(families)])
         for name in ("verse", "chorus", "bridge")
     }
-    progression["intro"] = progression["verse"]
-    progression["outro"] = progression["chorus"]
+    # The intro states the tonic; the outro closes with a perfect cadence (V - I), as songs do.
+    progression["intro"] = [0] if rng.random() < 0.6 else progression["verse"]
+    progression["outro"] = [4, 0]
     return TrackSpec(
         genre=g.name,
         bpm=bpm,
