@@ -46,7 +46,7 @@ RECORD_KEYS = (
     "similar_artists",
     "captions",
 )
-GENERATOR_VERSION = "1"  # bump when the same settings would render different tracks
+GENERATOR_VERSION = "2"  # bump when the same settings would render different tracks
 OPUS_RATE = 24000  # Opus encodes at 8/12/16/24/48 kHz; 24 kHz keeps everything below 11 kHz
 
 

@@ -10,7 +10,7 @@ import pretty_midi
 
 from ttmrpp.collection.artists import Artist, track_title
 from ttmrpp.collection.composer import TrackSpec, compose, make_spec
-from ttmrpp.collection.genres import genre, tempo_tag
+from ttmrpp.collection.genres import MINOR_MOODS, genre, tempo_tag
 from ttmrpp.collection.instruments import instrument_tags
 from ttmrpp.collection.render import Production, produce, synthesize
 from ttmrpp.collection.theory import Key
@@ -45,8 +45,13 @@ def spec_for_artist(
     g = genre(gname)
     lo, hi = max(g.bpm[0], artist.bpm[0]), min(g.bpm[1], artist.bpm[1])
     bpm = float(rng.randint(lo, hi) if lo <= hi else rng.randint(*g.bpm))
-    minor = rng.random() < (artist.minor if g.minor_prob > 0 else 0.0)
     mood = rng.choice([m for m in artist.moods if m in g.moods] or list(g.moods))
+    p_minor = artist.minor if g.minor_prob > 0 else 0.0
+    if mood in MINOR_MOODS and g.minor_prob > 0:
+        p_minor = max(p_minor, 0.85)  # dark and sad songs are mostly in minor keys
+    elif mood in ("happy", "uplifting", "energetic"):
+        p_minor *= 0.4
+    minor = rng.random() < p_minor
     spec = make_spec(
         rng,
         gname,
