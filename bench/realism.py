@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if not weights.is_dir():
         print(json.dumps({"skipped": f"tagger weights not found at {weights} (../shared absent)"}))
         return 0
+    from tqdm import tqdm
+
     from ttmrpp.taggers import TAGGER_SAMPLE_RATE, load_tagger
 
     records, waves = [], []
@@ -134,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         tagger = load_tagger(name, dataset="jamendo", weights_dir=weights, download=False)
         t = time.time()
         probs = np.stack(
-            [tagger.predict_waveform(w, sample_rate=TAGGER_SAMPLE_RATE) for w in waves]
+            [
+                tagger.predict_waveform(w, sample_rate=TAGGER_SAMPLE_RATE)
+                for w in tqdm(waves, desc=name, unit="track")
+            ]
         )
         aucs = auc_table(records, probs, tagger.tags)
         core = [v for k, v in aucs.items() if not TAG_MAP[k].startswith("mood")]
