@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
     "ttmrpp.commands.tag",
     "ttmrpp.commands.search",
+    "ttmrpp.commands.catalog",
 ]
 
 
