@@ -283,6 +283,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     for f in tmp.iterdir():
+        if f.name == "README.md":  # peft's empty model-card template; run_args.json says more
+            f.unlink()
+            continue
         os.replace(f, out_dir / f.name)
     tmp.rmdir()
     summary = {

@@ -112,6 +112,9 @@ def clean_caption(text: str) -> str:
             text = text[: last + 1]
         elif text.rfind(".") > 0:
             text = text[: text.rfind(".") + 1]
+    for q in "\"'":  # an opening or closing quote left without its partner
+        if text.count(q) == 1 and (text[0] == q or text[-1] == q):
+            text = text.strip(q).strip()
     return text
 
 
