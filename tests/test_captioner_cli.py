@@ -28,8 +28,15 @@ def _manifest(path, n=11):
         tags = {"genre": ["rock"], "instrument": [f"guitar {i}", "drums"], "mood": ["Rock"]}
         if i == 4:
             tags = {}  # no tags: kept, without a caption
-        recs.append({"id": f"t{i:03d}", "audio": f"audio/t{i:03d}.ogg", "split": "train",
-                     "tags": tags, "title": f"Song {i}"})  # fmt: skip
+        recs.append(
+            {
+                "id": f"t{i:03d}",
+                "audio": f"audio/t{i:03d}.ogg",
+                "split": "train",
+                "tags": tags,
+                "title": f"Song {i}",
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     return recs
 
@@ -67,8 +74,21 @@ def test_record_tags_flatten_all_categories():
 def test_pseudo_caption_fills_every_record(tmp_path, capsys):
     src, out = tmp_path / "m.jsonl", tmp_path / "out" / "m2.jsonl"
     recs = _manifest(src)
-    assert _run(["pseudo-caption", str(src), "--out", str(out), "--generator", "template",
-                 "--batch-size", "4"]) == 0  # fmt: skip
+    assert (
+        _run(
+            [
+                "pseudo-caption",
+                str(src),
+                "--out",
+                str(out),
+                "--generator",
+                "template",
+                "--batch-size",
+                "4",
+            ]
+        )
+        == 0
+    )
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in got] == [r["id"] for r in recs]  # nothing dropped, order kept
     assert got[0]["pseudo_caption"] == "This music features rock, guitar 0 and drums."
@@ -111,7 +131,18 @@ def test_keep_existing(tmp_path):
 def test_bad_manifest_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a"}\nnot json\n')
-    assert _run(["pseudo-caption", str(bad), "--out", str(tmp_path / "o.jsonl"),
-                 "--generator", "template"]) == 2  # fmt: skip
+    assert (
+        _run(
+            [
+                "pseudo-caption",
+                str(bad),
+                "--out",
+                str(tmp_path / "o.jsonl"),
+                "--generator",
+                "template",
+            ]
+        )
+        == 2
+    )
     assert "bad.jsonl:2" in capsys.readouterr().err
     assert _run(["pseudo-caption", str(tmp_path / "nope.jsonl"), "--out", "x.jsonl"]) == 2

@@ -40,12 +40,37 @@ def _write_csv(path: Path, n: int = 48) -> Path:
 
 def _args(data: Path, model: Path, out: Path, ckpt: Path, steps: int) -> list[str]:
     return [
-        "--data", str(data), "--model", str(model), "--output-dir", str(out),
-        "--checkpoint-dir", str(ckpt), "--steps", str(steps), "--batch-size", "4",
-        "--lr", "1e-2", "--warmup-steps", "1", "--lora-r", "4", "--lora-alpha", "8",
-        "--max-length", "128", "--valid-fraction", "0.2", "--eval-rows", "8",
-        "--save-every", "3", "--seed", "1",
-    ]  # fmt: skip
+        "--data",
+        str(data),
+        "--model",
+        str(model),
+        "--output-dir",
+        str(out),
+        "--checkpoint-dir",
+        str(ckpt),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e-2",
+        "--warmup-steps",
+        "1",
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--max-length",
+        "128",
+        "--valid-fraction",
+        "0.2",
+        "--eval-rows",
+        "8",
+        "--save-every",
+        "3",
+        "--seed",
+        "1",
+    ]
 
 
 def test_finetune_lowers_loss_and_saves_only_adapter(tiny_llm_dir, tmp_path):

@@ -31,21 +31,43 @@ from ttmrpp.captioner import SYSTEM_PROMPT, build_messages, load_causal_lm
 
 IGNORE = -100
 # Arguments that must match for a checkpoint to be resumed.
-RESUME_KEYS = ("data", "model", "gguf_file", "valid_fraction", "seed", "batch_size", "lora_r",
-               "lora_alpha", "target_modules", "max_length", "steps", "lr")  # fmt: skip
+RESUME_KEYS = (
+    "data",
+    "model",
+    "gguf_file",
+    "valid_fraction",
+    "seed",
+    "batch_size",
+    "lora_r",
+    "lora_alpha",
+    "target_modules",
+    "max_length",
+    "steps",
+    "lr",
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", required=True, help="MusicCaps-style CSV or instruction JSONL")
     p.add_argument("--output-dir", required=True, help="where the adapter + run_args.json go")
-    p.add_argument("--checkpoint-dir", default=None,
-                   help="resumable training state (default: OUTPUT_DIR/checkpoint)")
-    p.add_argument("--model", default=None,
-                   help="base causal LM: hub id or folder (default: SmolLM2-135M-Instruct GGUF)")
+    p.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="resumable training state (default: OUTPUT_DIR/checkpoint)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="base causal LM: hub id or folder (default: SmolLM2-135M-Instruct GGUF)",
+    )
     p.add_argument("--gguf-file", default=None, help="GGUF file name inside --model, if any")
-    p.add_argument("--valid-fraction", type=float, default=0.05,
-                   help="share of keys (ytid) held out for validation, never trained on")
+    p.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.05,
+        help="share of keys (ytid) held out for validation, never trained on",
+    )
     p.add_argument("--steps", type=int, default=300, help="optimizer steps")
     p.add_argument("--batch-size", type=int, default=8, help="rows per step")
     p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (cosine decay)")
@@ -54,8 +76,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lora-r", type=int, default=16, help="LoRA rank")
     p.add_argument("--lora-alpha", type=int, default=32, help="LoRA scaling alpha")
     p.add_argument("--lora-dropout", type=float, default=0.05, help="dropout on LoRA inputs")
-    p.add_argument("--target-modules", default="q_proj,k_proj,v_proj,o_proj",
-                   help="comma-separated module names that get LoRA")
+    p.add_argument(
+        "--target-modules",
+        default="q_proj,k_proj,v_proj,o_proj",
+        help="comma-separated module names that get LoRA",
+    )
     p.add_argument("--max-length", type=int, default=256, help="tokens per training row")
     p.add_argument("--max-train-rows", type=int, default=None, help="use only the first N rows")
     p.add_argument("--eval-rows", type=int, default=64, help="validation rows for the eval loss")
@@ -63,9 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=25, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, default=0, help="seed for LoRA init and data order")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--keep-checkpoint", action="store_true",
-                   help="keep the checkpoint folder after a finished run")
-    return p.parse_args(argv)  # fmt: skip
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the checkpoint folder after a finished run",
+    )
+    return p.parse_args(argv)
 
 
 # ------------------------------------------------------------------------------------ data
@@ -87,8 +115,10 @@ def encode_pair(tokenizer: Any, pair: CaptionPair, max_length: int) -> dict[str,
         end = tokenizer.eos_token or ""
         add_special = True
     prompt_ids = tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
-    answer_ids = tokenizer(" " * (not getattr(tokenizer, "chat_template", None)) + pair.caption
-                           + end, add_special_tokens=False)["input_ids"]  # fmt: skip
+    answer_ids = tokenizer(
+        " " * (not getattr(tokenizer, "chat_template", None)) + pair.caption + end,
+        add_special_tokens=False,
+    )["input_ids"]
     prompt_ids = prompt_ids[-(max_length // 2) :]  # keep room for the answer
     ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([IGNORE] * len(prompt_ids) + answer_ids)[:max_length]
@@ -219,8 +249,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     found = find_checkpoint(ckpt_dir)
     if found is not None:
         saved = json.loads((found / "run_args.json").read_text(encoding="utf-8"))
-        diff = {k: (saved.get(k), run_args.get(k)) for k in RESUME_KEYS
-                if saved.get(k) != run_args.get(k)}  # fmt: skip
+        diff = {
+            k: (saved.get(k), run_args.get(k))
+            for k in RESUME_KEYS
+            if saved.get(k) != run_args.get(k)
+        }
         if diff:
             raise SystemExit(
                 f"checkpoint {found} was made with other arguments {diff}; "
@@ -263,8 +296,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         first_loss = value if first_loss is None else first_loss
         last_loss = value
         recent = (recent + [value])[-10:]
-        entry: dict[str, Any] = {"step": step + 1, "loss": round(value, 4),
-                                 "lr": scheduler.get_last_lr()[0], "time": round(time.time(), 1)}  # fmt: skip
+        entry: dict[str, Any] = {
+            "step": step + 1,
+            "loss": round(value, 4),
+            "lr": scheduler.get_last_lr()[0],
+            "time": round(time.time(), 1),
+        }
         if args.eval_every and (step + 1) % args.eval_every == 0 and valid_ex:
             entry["valid_loss"] = round(eval_loss(model, valid_ex, pad_id, args.batch_size), 4)
         log.write(json.dumps(entry) + "\n")
@@ -272,8 +309,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bar.set_postfix(loss=f"{value:.3f}", avg10=f"{sum(recent) / len(recent):.3f}")
         bar.update(1)
         if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
-            save_checkpoint(ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler,
-                            step + 1, run_args)  # fmt: skip
+            save_checkpoint(
+                ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, step + 1, run_args
+            )
     bar.close()
     log.close()
 
@@ -306,7 +344,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     _atomic_write_json(out_dir / "run_args.json", summary)
     if not args.keep_checkpoint:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    print(json.dumps({k: summary[k] for k in ("first_loss", "last10_loss", "initial_valid_loss", "valid_loss")}))
+    print(
+        json.dumps(
+            {
+                k: summary[k]
+                for k in ("first_loss", "last10_loss", "initial_valid_loss", "valid_loss")
+            }
+        )
+    )
     return summary
 
 

@@ -33,7 +33,9 @@ def _tags_from(value: object, where: str) -> tuple[str, ...]:
         try:
             parsed = ast.literal_eval(text)
         except (ValueError, SyntaxError) as e:
-            raise ValueError(f"{where}: aspect list is not a Python/JSON list: {text[:80]!r}") from e
+            raise ValueError(
+                f"{where}: aspect list is not a Python/JSON list: {text[:80]!r}"
+            ) from e
         return _tags_from(list(parsed), where)
     return tuple(t.strip() for t in text.split(",") if t.strip())
 

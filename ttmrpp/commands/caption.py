@@ -20,10 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         '`ttmrpp caption "rock, electric guitar, energetic"`.',
     )
     p.add_argument("tags", help='comma-separated tags, e.g. "rock, electric guitar, energetic"')
-    p.add_argument("--generator", choices=(*GENERATORS, "all"), default="lora",
-                   help="template, base LLM, LLM + LoRA adapter (default), or all side by side")
-    p.add_argument("--reference", default=None,
-                   help="a human caption; with --generator all, BERTScore against it is shown")
+    p.add_argument(
+        "--generator",
+        choices=(*GENERATORS, "all"),
+        default="lora",
+        help="template, base LLM, LLM + LoRA adapter (default), or all side by side",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="a human caption; with --generator all, BERTScore against it is shown",
+    )
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     _model_flags(p)
     p.set_defaults(func=run_caption)
@@ -40,18 +47,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--out", type=Path, required=True, help="output manifest (JSONL)")
     q.add_argument("--generator", choices=GENERATORS, default="lora", help="caption generator")
     q.add_argument("--batch-size", type=int, default=8, help="tag lists per generation batch")
-    q.add_argument("--keep-existing", action="store_true",
-                   help="keep records' existing pseudo_caption instead of regenerating it")
+    q.add_argument(
+        "--keep-existing",
+        action="store_true",
+        help="keep records' existing pseudo_caption instead of regenerating it",
+    )
     _model_flags(q)
-    q.set_defaults(func=run_pseudo_caption)  # fmt: skip
+    q.set_defaults(func=run_pseudo_caption)
 
 
 def _model_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None,
-                   help="causal LM hub id or folder (default: offline SmolLM2-135M-Instruct)")
-    p.add_argument("--adapter", type=Path, default=None,
-                   help="LoRA adapter folder (default: the shipped assets/captioner-lora)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="generation length cap")  # fmt: skip
+    p.add_argument(
+        "--model",
+        default=None,
+        help="causal LM hub id or folder (default: offline SmolLM2-135M-Instruct)",
+    )
+    p.add_argument(
+        "--adapter",
+        type=Path,
+        default=None,
+        help="LoRA adapter folder (default: the shipped assets/captioner-lora)",
+    )
+    p.add_argument("--max-new-tokens", type=int, default=None, help="generation length cap")
 
 
 def _make(args: argparse.Namespace, generator: str) -> Any:
@@ -68,7 +85,7 @@ def run_caption(args: argparse.Namespace) -> int:
 
     tags = parse_tags(args.tags)
     if not tags:
-        print("error: empty tag list; give tags like \"rock, electric guitar\"", file=sys.stderr)
+        print('error: empty tag list; give tags like "rock, electric guitar"', file=sys.stderr)
         return 2
     if args.generator == "all":
         from ttmrpp.caption_compare import build_captioners, compare_captioners
@@ -163,8 +180,13 @@ def pseudo_caption_manifest(
     records = _read_manifest(manifest)
     partial = out.with_name(out.name + ".partial.jsonl")
     done = _read_partial(partial, records)
-    counts = {"records": len(records), "generated": 0, "resumed": len(done), "kept": 0,
-              "untagged": 0}  # fmt: skip
+    counts = {
+        "records": len(records),
+        "generated": 0,
+        "resumed": len(done),
+        "kept": 0,
+        "untagged": 0,
+    }
     todo: list[int] = []
     for i, rec in enumerate(records):
         if i in done:
@@ -176,16 +198,18 @@ def pseudo_caption_manifest(
         else:
             todo.append(i)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with partial.open("a", encoding="utf-8") as log, tqdm(
-        total=len(todo), desc="pseudo-caption", unit="rec"
-    ) as bar:
+    with (
+        partial.open("a", encoding="utf-8") as log,
+        tqdm(total=len(todo), desc="pseudo-caption", unit="rec") as bar,
+    ):
         for k in range(0, len(todo), batch_size):
             idx = todo[k : k + batch_size]
             captions = captioner.generate_batch([record_tags(records[i]) for i in idx])
             for i, c in zip(idx, captions, strict=True):
                 done[i] = c
-                log.write(json.dumps({"index": i, "id": records[i].get("id"),
-                                      "pseudo_caption": c}) + "\n")  # fmt: skip
+                log.write(
+                    json.dumps({"index": i, "id": records[i].get("id"), "pseudo_caption": c}) + "\n"
+                )
             log.flush()
             os.fsync(log.fileno())
             counts["generated"] += len(idx)
@@ -214,6 +238,9 @@ def run_pseudo_caption(args: argparse.Namespace) -> int:
     )
     print(json.dumps({"out": str(args.out), **counts}))
     if counts["untagged"]:
-        print(f"warning: {counts['untagged']} record(s) have no tags and were copied without "
-              "a pseudo_caption", file=sys.stderr)  # fmt: skip
+        print(
+            f"warning: {counts['untagged']} record(s) have no tags and were copied without "
+            "a pseudo_caption",
+            file=sys.stderr,
+        )
     return 0
