@@ -126,6 +126,15 @@ def test_llm_captioner_generates_streams_and_truncates(tiny_llm_dir):
         next(iter(cap.stream([])))
 
 
+def test_closing_a_stream_stops_generation_and_frees_the_lock(tiny_llm_dir):
+    cap = LLMCaptioner(tiny_llm_dir, settings=GenerationSettings(max_new_tokens=200))
+    stream = cap.stream(TAGS)
+    next(stream)
+    stream.close()  # stops early instead of writing 200 tokens
+    assert cap.lock.acquire(timeout=5)
+    cap.lock.release()
+
+
 def test_missing_adapter_is_named(tiny_llm_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="adapter_config.json"):
         LLMCaptioner(tiny_llm_dir, adapter=tmp_path)

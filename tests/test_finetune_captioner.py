@@ -126,7 +126,7 @@ def test_resume_refuses_other_arguments(tiny_llm_dir, tmp_path):
     ck = tmp_path / "ck"
     script.main(_args(data, tiny_llm_dir, tmp_path / "a", ck, 4) + ["--keep-checkpoint"])
     with pytest.raises(SystemExit, match="other arguments"):
-        script.main(_args(data, tiny_llm_dir, tmp_path / "b", ck, 5))
+        script.main(_args(data, tiny_llm_dir, tmp_path / "b", ck, 5) + ["--lr", "2e-2"])
 
 
 def test_bad_data_is_named(tmp_path):
@@ -134,3 +134,15 @@ def test_bad_data_is_named(tmp_path):
     bad.write_text("ytid,caption\nx,hello\n")
     with pytest.raises(ValueError, match="missing CSV column"):
         read_caption_pairs(bad)
+
+
+def test_resume_with_more_steps_extends_the_run(tiny_llm_dir, tmp_path):
+    script = _load_script()
+    data = _write_csv(tmp_path / "pairs.csv")
+    ck, out = tmp_path / "ck", tmp_path / "out"
+    script.main(_args(data, tiny_llm_dir, out, ck, 4) + ["--keep-checkpoint"])  # ckpt at 3
+    summary = script.main(_args(data, tiny_llm_dir, out, ck, 7))
+    assert summary["resumed_from_step"] == 3 and summary["steps"] == 7
+    assert summary["history"] == [{"from_step": 0, "steps": 4}, {"from_step": 3, "steps": 7}]
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == list(range(1, 8))

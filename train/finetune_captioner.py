@@ -3,7 +3,9 @@
 Trains on MusicCaps-style CSV (aspect_list → caption) or instruction/input/output JSONL. A part
 of the rows chosen by key (`ytid`) is held out for validation and never trained on. Only the
 adapter is saved (peft format: adapter_config.json + adapter_model.safetensors), next to
-run_args.json and a loss log. Re-running the same command resumes from the last checkpoint.
+run_args.json and a loss log. Re-running the same command resumes from the last checkpoint;
+`--steps` may then differ (the cosine schedule is re-stretched; a value equal to the
+checkpoint's step just writes the adapter from it). `history` in run_args.json records this.
 
 Example (the shipped adapter, see docs/captioner.md):
     python train/finetune_captioner.py --data ../shared/data/musiccaps/musiccaps-train.csv \
@@ -30,7 +32,8 @@ from ttmrpp.caption_data import CaptionPair, read_caption_pairs, split_pairs
 from ttmrpp.captioner import SYSTEM_PROMPT, build_messages, load_causal_lm
 
 IGNORE = -100
-# Arguments that must match for a checkpoint to be resumed.
+# Arguments that must match for a checkpoint to be resumed. `--steps` may change: the cosine
+# schedule is then re-stretched from the resumed step to the new end (recorded in `history`).
 RESUME_KEYS = (
     "data",
     "model",
@@ -42,7 +45,6 @@ RESUME_KEYS = (
     "lora_alpha",
     "target_modules",
     "max_length",
-    "steps",
     "lr",
 )
 
@@ -245,6 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     scheduler = get_cosine_schedule_with_warmup(optimizer, args.warmup_steps, args.steps)
 
     run_args = {k: v for k, v in vars(args).items()}
+    history: list[dict[str, int]] = []  # per (re)start: first step and the --steps total
     start = 0
     found = find_checkpoint(ckpt_dir)
     if found is not None:
@@ -265,6 +268,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start = int(state["step"])
+        if start > args.steps:
+            raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
+        history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
         print(f"resuming from {found} at step {start}/{args.steps}")
 
     initial_valid_loss = None
@@ -276,9 +282,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
 
+    history = [*history, {"from_step": start, "steps": args.steps}]
+    run_args["history"] = history
     log_path = out_dir / "train_log.jsonl"
-    if start == 0 and log_path.exists():
-        log_path.unlink()
+    if log_path.exists():  # keep the entries up to the resumed step
+        kept = [
+            e
+            for e in log_path.read_text(encoding="utf-8").splitlines()
+            if e.strip() and json.loads(e).get("step", 0) <= start
+        ]
+        log_path.write_text("".join(e + "\n" for e in kept), encoding="utf-8")
     log = log_path.open("a", encoding="utf-8")
     first_loss = last_loss = None
     recent: list[float] = []

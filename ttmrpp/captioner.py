@@ -309,28 +309,45 @@ class LLMCaptioner(Captioner):
         """Yield decoded text pieces as tokens are generated (TextIteratorStreamer).
 
         The pieces are raw model text; `clean_caption("".join(pieces))` equals `generate(tags)`.
+        Closing the iterator early (e.g. the app's user moves on) stops the generation.
         """
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         inputs = self._encode([tags])
         streamer = TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
         )
+        cancel = threading.Event()
         errors: list[BaseException] = []
+
+        class _Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
 
         def work() -> None:
             try:
                 with self.lock, self._context(), torch.inference_mode():
-                    self.model.generate(**inputs, **self._generate_kwargs(), streamer=streamer)
+                    self.model.generate(
+                        **inputs,
+                        **self._generate_kwargs(),
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_Cancelled()]),
+                    )
             except BaseException as e:  # surfaced in the caller's thread below
                 errors.append(e)
                 streamer.end()
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        yield from (piece for piece in streamer if piece)
-        thread.join()
+        try:
+            yield from (piece for piece in streamer if piece)
+        finally:
+            cancel.set()
+            if thread.is_alive():
+                for _ in streamer:  # drain so the worker never blocks on a full queue
+                    pass
+            thread.join()
         if errors:
             raise errors[0]
 
