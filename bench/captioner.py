@@ -51,8 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--include",
         type=Path,
-        default=None,
-        help="merge generators measured by an earlier run on the same rows (JSON)",
+        action="append",
+        help="merge generators measured by an earlier run (its --out JSON) on the same rows; "
+        "repeatable",
     )
     return p.parse_args(argv)  # fmt: skip
 
@@ -127,14 +128,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"no generators in {args.generators!r}; use template, base and/or lora")
 
     results = {n: bench_one(c, rows, args.batch_size, args.latency_runs) for n, c in caps.items()}
-    earlier: dict[str, Any] = {}
-    if args.include:
-        earlier = json.loads(args.include.read_text(encoding="utf-8"))
+    earlier_machines = []
+    for path in args.include or []:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
         if earlier["row_keys"] != [p.key for p in rows]:
-            raise SystemExit(f"{args.include} was measured on other rows; use the same --limit")
+            raise SystemExit(f"{path} was measured on other rows; use the same --limit")
+        earlier_machines.append({"from": str(path), **earlier["machine"]})
         for n, r in earlier["generators"].items():
             if n not in results:
-                results[n] = {**r, "captions": earlier["all_captions"][n], "measured_earlier": True}
+                results[n] = {**r, "captions": earlier["all_captions"][n], "measured_in": str(path)}
     results = {n: results[n] for n in ("template", "base", "lora") if n in results}
     out: dict[str, Any] = {
         "rows": len(rows),
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "generators": {
             n: {k: v for k, v in r.items() if k != "captions"} for n, r in results.items()
         },
-        "earlier_run_machine": earlier.get("machine"),
+        "included_runs_machine": earlier_machines or None,
     }
     if "base" in results and "lora" in results:
         out["lora_minus_base_f1"] = round(
