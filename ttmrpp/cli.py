@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.tag",
     "ttmrpp.commands.search",
     "ttmrpp.commands.catalog",
+    "ttmrpp.commands.caption",
 ]
 
 
