@@ -276,12 +276,7 @@ def test_manifest_build_metadata_and_filters(model, tmp_path):
     rock = index.search_vector(q, k=10, filters={"genre": "rock"})
     assert sorted(h.track["id"] for h in rock) == ["t000", "t002", "t005"]
     both = index.search_vector(q, k=10, filters={"genre": ["rock", "jazz"], "mood": "CALM"})
-    calm_rj = [
-        t["id"]
-        for t in index.tracks
-        if t["tags"]["mood"] == ["calm"] and t["tags"]["genre"][0] in ("rock", "jazz")
-    ]
-    assert sorted(h.track["id"] for h in both) == sorted(calm_rj)
+    assert sorted(h.track["id"] for h in both) == ["t001", "t005"]  # calm and rock or jazz
     assert [h.track["id"] for h in index.search_vector(q, filters={"artist": "the orbits"})] == [
         h.track["id"] for h in index.search_vector(q) if h.track["artist"] == "The Orbits"
     ]

@@ -16,7 +16,7 @@ EXACT_LIMIT = 8192  # below this many items exact search is used
 HNSW_M = 48  # graph degree: ~1 KB per 128-d item; embedding time dwarfs build time
 HNSW_EF_CONSTRUCTION = 200
 TARGET_RECALL = 0.99  # recall@10 the calibrated ef aims for
-EF_LADDER = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+EF_LADDER = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
 
 
 def exact_topk(data: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

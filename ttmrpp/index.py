@@ -5,10 +5,7 @@
     index.save("my-index")                            # atomic: old folder intact until swap
     hits = MusicIndex.load("my-index").search(model, text="calm piano", k=10)
 
-Folder layout: `index.json` (format, model fingerprint, settings, failures), `tracks.jsonl`
-(one record per row; `null` for a deleted row), `embeddings.npy` [rows, dim] float32,
-`hnsw.bin` (only for collections of `EXACT_LIMIT` tracks or more), and caches (`atlas.npz`,
-`model/` when the index carries its own model).
+The folder layout and the atomic save live in `ttmrpp.index_store`.
 """
 
 from __future__ import annotations
@@ -16,10 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,18 +28,22 @@ from ttmrpp.ann import (
     HNSW_M,
     build_hnsw,
     exact_topk,
-    load_hnsw,
     tune_ef,
 )
 from ttmrpp.library import enrich, matches, read_manifest, scan_folder
+from ttmrpp.index_store import HNSW_NAME, META_NAME, MODEL_DIR, load_index, save_index
 
-FORMAT_VERSION = 1
-META_NAME = "index.json"
-TRACKS_NAME = "tracks.jsonl"
-VECTORS_NAME = "embeddings.npy"
-HNSW_NAME = "hnsw.bin"
-MODEL_DIR = "model"
-CACHE_NAMES = ("atlas.npz", MODEL_DIR)  # carried over from the previous save when not rewritten
+__all__ = [
+    "META_NAME",
+    "MODEL_DIR",
+    "EmptyQueryError",
+    "Hit",
+    "ModelMismatchError",
+    "MusicIndex",
+    "UpdateReport",
+    "model_fingerprint",
+]
+
 FILTER_EXACT_LIMIT = 50_000  # a filter leaving at most this many tracks is searched exactly
 COMPACT_FRACTION = 0.2  # rebuild once this fraction of rows are deleted
 
@@ -540,66 +538,7 @@ class MusicIndex:
         it, which then replaces the old one; a crash or Ctrl-C part-way leaves the previous
         index intact. With `model`, the model is saved into the index (`model/`) as well.
         """
-        folder = Path(folder).expanduser().resolve()
-        if folder.exists() and any(folder.iterdir()) and not (folder / META_NAME).is_file():
-            raise FileExistsError(f"{folder}: exists and is not an index folder; not replacing it")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _recover(folder)
-        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            with self._lock:
-                self._write(tmp, folder, model)
-            old = None
-            if folder.exists():
-                old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(folder, old)
-            os.replace(tmp, folder)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-            self.folder = folder
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return folder
-
-    def _write(self, tmp: Path, previous: Path, model) -> None:
-        np.save(tmp / VECTORS_NAME, self.vectors)
-        with open(tmp / TRACKS_NAME, "w", encoding="utf-8") as f:
-            for rec in self.records:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        self._write_hnsw(tmp)
-        if model is not None:
-            self.check_model(model)
-            model.save_pretrained(tmp / MODEL_DIR)
-        for name in CACHE_NAMES:  # from the folder being replaced, else where we came from
-            for base in (previous, self.folder):
-                if base is not None and (base / name).exists() and not (tmp / name).exists():
-                    _link_or_copy(base / name, tmp / name)
-        meta = {
-            "format": FORMAT_VERSION,
-            "model_fingerprint": self.fingerprint,
-            "model_spec": self.model_spec,
-            "dim": self.dim,
-            "tracks": len(self),
-            "rows": len(self.records),
-            "version": self.version,
-            "source": self.source,
-            "search": "hnsw" if self._hnsw is not None else "exact",
-            "ef": self.ef,
-            "calibrated_recall": self.calibrated_recall,
-            "hnsw_params": self.hnsw_params,
-            "failures": self.failures,
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        # Written last: a folder without it is not an index.
-        (tmp / META_NAME).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        for p in tmp.iterdir():
-            if p.is_file():
-                with open(p, "rb") as f:
-                    os.fsync(f.fileno())
+        return save_index(self, folder, model)
 
     def _write_hnsw(self, tmp: Path) -> None:
         if self._hnsw is not None:
@@ -608,35 +547,7 @@ class MusicIndex:
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MusicIndex:
         """Load an index folder written by `save`."""
-        folder = Path(folder).expanduser().resolve()
-        _recover(folder)
-        meta_path = folder / META_NAME
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"{folder}: not an index folder (no {META_NAME})")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{folder}: index format {meta.get('format')} is not supported")
-        index = cls(meta["model_fingerprint"], meta["dim"], meta.get("model_spec"))
-        with open(folder / TRACKS_NAME, encoding="utf-8") as f:
-            index.records = [json.loads(line) for line in f if line.strip()]
-        index.vectors = np.load(folder / VECTORS_NAME)
-        if index.vectors.shape != (len(index.records), index.dim):
-            raise ValueError(
-                f"{folder}: {VECTORS_NAME} is {index.vectors.shape}, expected "
-                f"({len(index.records)}, {index.dim}); the index is damaged, rebuild it"
-            )
-        index._by_path = {r["path"]: i for i, r in enumerate(index.records) if r is not None}
-        index.failures = meta.get("failures", {})
-        index.source = meta.get("source")
-        index.folder = folder
-        index.version = meta.get("version", 0)
-        index.hnsw_params = meta.get("hnsw_params", index.hnsw_params)
-        index.calibrated_recall = meta.get("calibrated_recall")
-        if meta.get("search") == "hnsw":
-            index._hnsw = load_hnsw(folder / HNSW_NAME, index.dim, len(index.records))
-            index.ef = int(meta["ef"])
-            index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
-        return index
+        return load_index(cls, folder)
 
 
 def _merge_metadata(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -646,26 +557,3 @@ def _merge_metadata(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if merged.get(key) in (None, "") and old.get(key) not in (None, ""):
             merged[key] = old[key]
     return merged
-
-
-def _recover(folder: Path) -> None:
-    """If a save died between its two renames, put the previous index back."""
-    if folder.exists():
-        return
-    olds = sorted(folder.parent.glob(f".{folder.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds and (olds[-1] / META_NAME).is_file():
-        os.replace(olds[-1], folder)
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dst, copy_function=_link_or_copy_file)
-    else:
-        _link_or_copy_file(src, dst)
-
-
-def _link_or_copy_file(src, dst) -> None:
-    try:
-        os.link(src, dst)  # same file system: instant, and the old folder is dropped anyway
-    except OSError:
-        shutil.copy2(src, dst)
