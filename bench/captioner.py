@@ -67,8 +67,7 @@ def _first_piece_s(cap: Captioner, tags: list[str]) -> float:
     stream = cap.stream(tags)
     next(stream)
     elapsed = time.perf_counter() - t0
-    for _ in stream:  # let generation finish so the lock is free for the next run
-        pass
+    stream.close()  # stops the generation and frees the model lock
     return elapsed
 
 

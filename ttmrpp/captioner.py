@@ -340,12 +340,14 @@ class LLMCaptioner(Captioner):
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
+        finished = False
         try:
             yield from (piece for piece in streamer if piece)
+            finished = True  # the streamer's end signal has been consumed
         finally:
             cancel.set()
-            if thread.is_alive():
-                for _ in streamer:  # drain so the worker never blocks on a full queue
+            if not finished:
+                for _ in streamer:  # closed early: drain up to the end signal
                     pass
             thread.join()
         if errors:
