@@ -1,0 +1,184 @@
+"""The app's demo set-up: the default model, and the demo catalog, index and atlas in a cache.
+
+The first launch on a fresh machine renders the demo catalog (the embedded music world),
+embeds it into an index and computes the atlas, reporting progress; later launches load all
+of it from the cache folder (`TTMRPP_CACHE`, default `~/.cache/ttmrpp`).
+
+    loader = DemoLoader()                 # nothing happens yet
+    services = loader.get(progress)       # builds or loads, once per process
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ttmrpp.service import Progress, Services
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = REPO_ROOT / "assets" / "ttmrpp-cpu"  # the trained CPU model, when shipped
+FALLBACK_MODEL = "ttmrpp-cpu"  # the architecture with the packaged MiniLM text tower
+UNTRAINED_NOTE = (
+    "The retrieval model's audio tower is untrained: `assets/ttmrpp-cpu` is not installed, so "
+    "the app runs the `ttmrpp-cpu` architecture with random audio weights (the text tower is "
+    "the pretrained MiniLM). Everything works, but rankings are not meaningful yet."
+)
+DEFAULT_TRACKS = 240  # demo catalog size: renders and indexes in ~2 minutes on 2 cores
+DEFAULT_SECONDS = 20.0  # music per demo track
+FALLBACK_SEED = 0  # seeds the random audio tower of the fallback model
+
+
+def cache_dir() -> Path:
+    """`TTMRPP_CACHE`, or `~/.cache/ttmrpp`."""
+    return Path(os.environ.get("TTMRPP_CACHE") or "~/.cache/ttmrpp").expanduser()
+
+
+def default_model_spec() -> tuple[str, str]:
+    """(model spec, note): the shipped trained model, else the architecture with a warning.
+
+    `TTMRPP_MODEL` (a folder, hub id or architecture name) overrides the choice.
+    """
+    chosen = os.environ.get("TTMRPP_MODEL")
+    if chosen:
+        return chosen, ""
+    if (SHIPPED_MODEL / "model.safetensors").is_file():
+        return str(SHIPPED_MODEL), ""
+    return FALLBACK_MODEL, UNTRAINED_NOTE
+
+
+def demo_tracks() -> int:
+    """Demo catalog size: `TTMRPP_DEMO_TRACKS` or `DEFAULT_TRACKS`."""
+    value = os.environ.get("TTMRPP_DEMO_TRACKS")
+    n = int(value) if value else DEFAULT_TRACKS
+    if n < 1:
+        raise ValueError(f"TTMRPP_DEMO_TRACKS must be at least 1, not {n}")
+    return n
+
+
+def load_retrieval_model(spec: str):
+    """A model folder, a hub id (downloads only then), or an architecture name (seeded)."""
+    import torch
+
+    import ttmrpp
+
+    if Path(spec).is_dir() or spec.count("/") == 1:
+        return ttmrpp.load_model(spec)
+    torch.manual_seed(FALLBACK_SEED)
+    return ttmrpp.create_model(spec)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", Path(text).name or text).strip("-").lower()
+
+
+def build_catalog_into(folder: Path, tracks: int, seconds: float, progress: bool = True) -> Path:
+    """Render the demo catalog (no benchmark split) into `folder`; returns its manifest."""
+    from ttmrpp.collection.catalog import CatalogConfig, build_catalog
+
+    cfg = CatalogConfig(tracks=tracks, benchmark_tracks=0, seconds=seconds)
+    return build_catalog(folder, cfg, workers=0, progress=progress)
+
+
+def prepare(
+    cache: Path | None = None,
+    model_spec: str | None = None,
+    tracks: int | None = None,
+    seconds: float = DEFAULT_SECONDS,
+    progress: Progress | None = None,
+    tqdm_bars: bool = True,
+) -> Services:
+    """Load the demo services from the cache, building what is missing.
+
+    Args:
+        cache: cache folder (default `cache_dir()`).
+        model_spec: retrieval model (default `default_model_spec()`).
+        tracks: demo catalog size (default `demo_tracks()`).
+        seconds: music per demo track.
+        progress: called with (step, steps, what) between stages.
+        tqdm_bars: show tqdm bars for the long stages (rendering, embedding, atlas).
+    """
+    from ttmrpp.index import ModelMismatchError, MusicIndex
+
+    cache = Path(cache) if cache is not None else cache_dir()
+    note = ""
+    if model_spec is None:
+        model_spec, note = default_model_spec()
+    tracks = demo_tracks() if tracks is None else tracks
+    report = progress or (lambda done, total, what: None)
+    catalog = cache / f"catalog-{tracks}x{seconds:g}s"
+    index_dir = cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s"
+    t0 = time.perf_counter()
+
+    index = model = None
+    if (index_dir / "index.json").is_file():
+        report(0, 4, "loading the index from the cache")
+        try:
+            index = MusicIndex.load(index_dir)
+            saved_model = index_dir / "model"
+            model = load_retrieval_model(str(saved_model) if saved_model.is_dir() else model_spec)
+            index.check_model(model)
+        except (ModelMismatchError, ValueError, OSError) as exc:
+            log.warning("cached index %s is unusable (%s); rebuilding it", index_dir, exc)
+            index = model = None
+    if index is None:
+        report(0, 4, f"rendering the demo catalog ({tracks} tracks)")
+        manifest = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
+        report(1, 4, "loading the retrieval model")
+        model = load_retrieval_model(model_spec)
+        report(2, 4, f"embedding {tracks} tracks")
+        index = MusicIndex.create(model, model_spec)
+        result = index.update(model, manifest, progress=tqdm_bars)
+        if result.failures:
+            log.warning("demo catalog: %d tracks failed to embed", len(result.failures))
+        # An architecture name has random audio weights: keep them with the index.
+        keep_model = not Path(model_spec).is_dir() and model_spec.count("/") != 1
+        index.save(index_dir, model=model if keep_model else None)
+    services = Services(
+        model=model,
+        index=index,
+        model_spec=model_spec,
+        model_note=note,
+        collection_name=f"demo catalog ({tracks} generated tracks)",
+        index_dir=index_dir,
+        upload_dir=cache / "uploads",
+    )
+    report(3, 4, "computing the atlas")
+    try:
+        from ttmrpp.service import atlas_points
+
+        atlas_points(services, progress=tqdm_bars)
+    except ImportError as exc:  # the atlas module is optional for search
+        log.warning("atlas unavailable: %s", exc)
+    report(4, 4, f"ready in {time.perf_counter() - t0:.0f} s")
+    return services
+
+
+class DemoLoader:
+    """Builds or loads the demo services once per process, on first request (thread-safe).
+
+    Args:
+        make: the function that builds the services (default: `prepare` with the defaults).
+    """
+
+    def __init__(self, make: Callable[..., Services] | None = None) -> None:
+        self._make = make or prepare
+        self._services: Services | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._services is not None
+
+    def get(self, progress: Progress | None = None) -> Services:
+        if self._services is None:
+            with self._lock:
+                if self._services is None:
+                    self._services = self._make(progress=progress)
+        return self._services
