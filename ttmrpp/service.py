@@ -220,7 +220,7 @@ def search_text(services: Services, query: str, k: int = DEFAULT_K) -> SearchRes
     """Text-to-music search: tags, a caption sentence, "music track X by Y", an artist."""
     if not check_text(query):
         raise QueryError(
-            "The query is empty: type tags, a sentence, or 'music track <title> by <artist>'."
+            "The query is empty: type tags, a sentence, or “music track TITLE by ARTIST”."
         )
     return search(services, text=query, k=k)
 
@@ -287,7 +287,8 @@ def example_queries(services: Services) -> list[str]:
     mood = top("mood", "energetic")
     out = [
         f"{genre}, {instrument}, {mood}",
-        f"A {mood} {genre} track driven by {instrument}, good for a late drive.",
+        f"{'An' if mood[:1] in 'aeiou' else 'A'} {mood} {genre} track driven by {instrument}, "
+        "good for a late drive.",
     ]
     if named:
         out.append(f"music track {named['title']} by {named['artist']}")

@@ -24,8 +24,8 @@ DEFAULT_CATEGORIES = ["genre", "instrument", "mood", "tempo"]
 EXAMPLE_PLACEHOLDER = [
     "rock, electric guitar, energetic",
     "A calm piano piece with soft strings for a rainy evening.",
-    "music track <title> by <artist>",
-    "similar with artist <name>",
+    "music track TITLE by ARTIST",
+    "similar with artist NAME",
     "sad violin and piano",
 ]
 CSS = """
@@ -253,7 +253,13 @@ def build_demo(services) -> gr.Blocks:
                                 )
                             )
                             stats.append(gr.Markdown(elem_id=f"stats-{name}"))
-                            sends.append(gr.Button("Search with this caption", size="sm"))
+                            sends.append(
+                                gr.Button(
+                                    "Search with this caption",
+                                    size="sm",
+                                    elem_id=f"send-{name}",
+                                )
+                            )
                 gr.Markdown("Stream one generator's tokens (API: `/caption_stream`):")
                 with gr.Row():
                     stream_gen = gr.Radio(list(GENERATORS), value="template", label="Generator")
@@ -358,7 +364,9 @@ def _caption_outputs(rows: list[dict[str, Any]]) -> tuple:
         r = by_name.get(name)
         if r is None:
             texts.append("")
-            stats.append("_not available (no LoRA adapter shipped)_" if name == "lora" else "")
+            stats.append(
+                "_not available: no LoRA adapter shipped_" if name == "lora" else "_not loaded_"
+            )
             continue
         texts.append(r["error"] and f"error: {r['error']}" or r["caption"])
         parts = []
