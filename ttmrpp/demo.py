@@ -171,14 +171,32 @@ class DemoLoader:
         self._make = make or prepare
         self._services: Services | None = None
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
         return self._services is not None
 
     def get(self, progress: Progress | None = None) -> Services:
+        """The services, building them now (or waiting for a build under way) if needed."""
         if self._services is None:
             with self._lock:
                 if self._services is None:
                     self._services = self._make(progress=progress)
         return self._services
+
+    def start(self) -> None:
+        """Start building in a background thread, unless built or being built."""
+        with self._start_lock:
+            if self._services is None and self._thread is None:
+                self._thread = threading.Thread(target=self._build_quietly, daemon=True)
+                self._thread.start()
+
+    def _build_quietly(self) -> None:
+        try:
+            self.get()
+        except Exception:  # the next start() or get() tries again
+            log.exception("preparing the demo failed")
+            with self._start_lock:
+                self._thread = None

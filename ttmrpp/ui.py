@@ -34,11 +34,23 @@ CSS = """
 """
 
 
-def _provider(services) -> Callable[..., Services]:
-    """`services.get(progress)` for a lazy loader, or a constant for ready `Services`."""
+def _provider(services) -> tuple[Callable[..., Services], Callable[[], Services]]:
+    """(get, current): `get(progress)` builds or loads the services and waits for them;
+    `current()` returns them when ready and otherwise starts the build in the background and
+    raises `QueryError` ("still preparing"), so no request waits minutes on a first launch."""
     if isinstance(services, Services):
-        return lambda progress=None: services
-    return services.get
+        return (lambda progress=None: services), (lambda: services)
+
+    def current() -> Services:
+        if services.ready:
+            return services.get()
+        services.start()
+        raise QueryError(
+            "The collection is still being prepared (progress at the top of the page); "
+            "try again in a moment."
+        )
+
+    return services.get, current
 
 
 def _progress_callback(progress: gr.Progress) -> service.Progress:
@@ -60,7 +72,7 @@ def build_demo(services) -> gr.Blocks:
         services: a ready `Services`, or a loader with `get(progress) -> Services` (e.g.
             `ttmrpp.demo.DemoLoader`) that builds them on the first page load.
     """
-    get = _provider(services)
+    get, current = _provider(services)
 
     def startup(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio idiom)
         s = get(_progress_callback(progress))
@@ -70,6 +82,7 @@ def build_demo(services) -> gr.Blocks:
         color = "genre" if "genre" in cats else cats[0]
         samples = [[q] for q in service.example_queries(s)]
         return (
+            gr.Markdown(visible=False),
             gr.Markdown(note, visible=bool(note)),
             _info_markdown(info),
             gr.Dataset(samples=samples),
@@ -79,7 +92,7 @@ def build_demo(services) -> gr.Blocks:
     # -- search ---------------------------------------------------------------------------
     def _search_outputs(run: Callable[[Services], service.SearchResult]):
         try:
-            result = run(get())
+            result = run(current())
         except QueryError as exc:
             return _warn(exc), [], None, [], None, ""
         top = result.hits[0]["path"] if result.hits else None
@@ -110,7 +123,7 @@ def build_demo(services) -> gr.Blocks:
     # -- captions -------------------------------------------------------------------------
     def caption_lab(tags: str, reference: str):
         try:
-            for rows in service.caption_compare_stream(get(), tags, reference):
+            for rows in service.caption_compare_stream(current(), tags, reference):
                 yield _caption_outputs(rows)
         except QueryError as exc:
             msg = _warn(exc)
@@ -118,43 +131,49 @@ def build_demo(services) -> gr.Blocks:
 
     def caption_compare_api(tags: str, reference: str = "") -> dict:
         try:
-            rows = service.caption_compare(get(), tags, reference)
+            rows = service.caption_compare(current(), tags, reference)
         except QueryError as exc:
             raise gr.Error(str(exc)) from None
         return {r["name"]: r for r in rows}
 
     def caption_stream_api(tags: str, generator: str):
         try:
-            yield from service.caption_stream(get(), tags, generator)
+            yield from service.caption_stream(current(), tags, generator)
         except QueryError as exc:
             raise gr.Error(str(exc)) from None
 
     # -- atlas ----------------------------------------------------------------------------
-    def atlas(color_by: str, query_vector, query_label: str):
+    def atlas(color_by: str, query_vector=None, query_label: str = ""):
         try:
-            return service.atlas_figure(get(), color_by, query_vector, query_label or "query")
+            return service.atlas_figure(current(), color_by, query_vector, query_label or "query")
         except QueryError as exc:
             _warn(exc)
             return None
 
     # -- collection -----------------------------------------------------------------------
     def collection_info():
-        return _info_markdown(service.collection_info(get()))
+        try:
+            return _info_markdown(service.collection_info(current()))
+        except QueryError as exc:
+            return str(exc)
 
     def collection_info_api() -> dict:
-        return service.collection_info(get())
+        try:
+            return service.collection_info(current())
+        except QueryError as exc:
+            raise gr.Error(str(exc)) from None
 
     def index_files(files, progress=gr.Progress()):  # noqa: B008
         paths = [getattr(f, "name", f) for f in (files or [])]
         try:
-            report = service.index_uploaded_files(get(), paths, _progress_callback(progress))
+            report = service.index_uploaded_files(current(), paths, _progress_callback(progress))
         except QueryError as exc:
             return _warn(exc), collection_info()
         return report.summary(), collection_info()
 
     def index_folder(folder: str, progress=gr.Progress()):  # noqa: B008
         try:
-            report = service.index_folder(get(), folder, _progress_callback(progress))
+            report = service.index_folder(current(), folder, _progress_callback(progress))
         except QueryError as exc:
             return _warn(exc), collection_info()
         return report.summary(), collection_info()
@@ -164,6 +183,12 @@ def build_demo(services) -> gr.Blocks:
         gr.Markdown(
             f"# {TITLE}\nDescribe music in words (tags, a sentence, a track or an artist) or "
             "play a clip; results come from the loaded collection."
+        )
+        status = gr.Markdown(
+            "⏳ Loading the model and the collection. The first launch on a new machine builds "
+            "the demo catalog, its index and map first; progress shows here.",
+            elem_id="status",
+            min_height=90,
         )
         note = gr.Markdown(visible=False, elem_classes=["ttmrpp-note"], elem_id="model-note")
         hits = gr.State([])
@@ -292,7 +317,13 @@ def build_demo(services) -> gr.Blocks:
 
         # -- events -----------------------------------------------------------------------
         search_out = [message, results, player, hits, query_vector, query_label]
-        demo.load(startup, None, [note, info, examples, color_by], api_name="startup")
+        demo.load(
+            startup,
+            None,
+            [status, note, info, examples, color_by],
+            api_name="startup",
+            show_progress="full",
+        )
         examples.click(lambda sample: sample[0], examples, query, api_name="example")
         for trigger in (search_btn.click, query.submit):
             trigger(search_text, [query, k], search_out, api_name="search_text")
