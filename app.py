@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     offline_environment(os.environ.get("TTMRPP_MODEL"))
 
-    from ttmrpp.demo import DemoLoader, cache_dir, prepare
+    from ttmrpp.demo import DemoLoader, cache_dir, is_cached, prepare
 
     if args.prepare_only:
         prepare()
@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> None:
 
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    demo = build_demo(DemoLoader())
+    loader = DemoLoader()
+    if is_cached():
+        loader.start()  # a warm launch loads while the server starts; a cold one builds on
+        # the first page load, where its progress is shown
+    demo = build_demo(loader)
     demo.queue(default_concurrency_limit=4).launch(
         allowed_paths=[str(cache)],  # the demo catalog's audio and uploads are played from here
         max_file_size="500mb",

@@ -86,6 +86,24 @@ def build_catalog_into(folder: Path, tracks: int, seconds: float, progress: bool
     return build_catalog(folder, cfg, workers=0, progress=progress)
 
 
+def cached_index_dir(
+    cache: Path | None = None,
+    model_spec: str | None = None,
+    tracks: int | None = None,
+    seconds: float = DEFAULT_SECONDS,
+) -> Path:
+    """Where `prepare` keeps the demo index for these settings (it may not exist yet)."""
+    cache = Path(cache) if cache is not None else cache_dir()
+    model_spec = model_spec or default_model_spec()[0]
+    tracks = demo_tracks() if tracks is None else tracks
+    return cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s"
+
+
+def is_cached(**settings) -> bool:
+    """Whether `prepare(**settings)` would load from the cache rather than build."""
+    return (cached_index_dir(**settings) / "index.json").is_file()
+
+
 def prepare(
     cache: Path | None = None,
     model_spec: str | None = None,
@@ -113,7 +131,7 @@ def prepare(
     tracks = demo_tracks() if tracks is None else tracks
     report = progress or (lambda done, total, what: None)
     catalog = cache / f"catalog-{tracks}x{seconds:g}s"
-    index_dir = cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s"
+    index_dir = cached_index_dir(cache, model_spec, tracks, seconds)
     t0 = time.perf_counter()
 
     index = model = None
