@@ -3,6 +3,7 @@ launches load them; the loader builds once and never makes a request wait on a f
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -82,3 +83,14 @@ def test_requests_during_a_first_launch_get_a_message_not_a_wait():
             break
         time.sleep(0.05)
     assert current() == "services" == get() and built == [1]
+
+
+def test_offline_environment(monkeypatch):
+    for name in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    demo.offline_environment("ttmrpp-cpu")
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    demo.offline_environment("someone/some-hub-model")  # a hub model may be downloaded
+    assert "HF_HUB_OFFLINE" not in os.environ

@@ -13,6 +13,7 @@ import sys
 
 COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
+    "ttmrpp.commands.app",
 ]
 
 

@@ -218,3 +218,43 @@ class DemoLoader:
             log.exception("preparing the demo failed")
             with self._start_lock:
                 self._thread = None
+
+
+def offline_environment(model_spec: str | None = None) -> None:
+    """No analytics or telemetry; Hugging Face stays offline unless a hub id is chosen.
+
+    Call it before gradio or transformers are imported (they read these at import time).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    wants_hub = bool(model_spec) and model_spec.count("/") == 1 and not Path(model_spec).exists()
+    if not wants_hub:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def serve(
+    prepare_only: bool = False, server_name: str | None = None, server_port: int | None = None
+) -> None:
+    """Launch the app on the demo set-up (host and port default to `GRADIO_SERVER_NAME` /
+    `GRADIO_SERVER_PORT`, else 127.0.0.1:7860), or with `prepare_only` just fill the cache."""
+    offline_environment(os.environ.get("TTMRPP_MODEL"))
+    if prepare_only:
+        prepare()
+        return
+    from ttmrpp.ui import CSS, build_demo
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    loader = DemoLoader()
+    if is_cached():
+        loader.start()  # warm: load while the server starts; cold: build on the first page load
+    demo = build_demo(loader)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=server_name,
+        server_port=server_port,
+        allowed_paths=[str(cache)],  # the demo catalog's audio and uploads play from here
+        max_file_size="500mb",
+        footer_links=["api"],
+        css=CSS,
+    )
