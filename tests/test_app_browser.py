@@ -143,6 +143,41 @@ def test_client_caption_compare_stream_atlas_and_collection(client, app, tmp_pat
     app[1].index.remove_paths([t["path"] for t in app[1].index.tracks if "upload-me" in t["path"]])
 
 
+def test_concurrent_clients_get_their_own_answers(app):
+    """Six clients searching at once for 3 s: no errors, every answer is the asker's own."""
+    import threading
+    import time
+
+    from gradio_client import Client
+
+    from ttmrpp import service
+
+    url, services, _ = app
+    queries = ["rock", "calm piano", "jazz, bass", "dark techno", "happy folk", "funk groove"]
+    expected = {q: [h["title"] for h in service.search_text(services, q, 6).hits] for q in queries}
+    results, errors = [], []
+
+    def work(q: str) -> None:
+        client = Client(url, verbose=False)
+        end = time.time() + 3
+        while time.time() < end:
+            try:
+                message, table, _ = client.predict(q, 6, api_name="/search_text")
+                results.append((q, message, [row[2] for row in table["data"]]))
+            except Exception as exc:
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) >= len(queries)
+    for q, message, titles in results:
+        assert f"“{q}”" in message and titles == expected[q]
+
+
 # -- the browser --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser_page(app, tmp_path_factory):

@@ -75,7 +75,11 @@ def build_demo(services) -> gr.Blocks:
     get, current = _provider(services)
 
     def startup(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio idiom)
-        s = get(_progress_callback(progress))
+        try:
+            s = get(_progress_callback(progress))
+        except Exception as exc:  # shown on the page; the next page load tries again
+            failed = f"❌ Preparing the collection failed: {type(exc).__name__}: {exc}"
+            return gr.Markdown(failed), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         info = service.collection_info(s)
         note = f"⚠️ {s.model_note}" if s.model_note else ""
         cats = service.tag_categories(s) or DEFAULT_CATEGORIES
