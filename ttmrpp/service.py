@@ -66,6 +66,10 @@ class Services:
     _update_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _atlas_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def captioners_loaded(self) -> bool:
+        return self._captioners is not None
+
     def captioners(self) -> Mapping[str, Any]:
         """The caption generators, loaded on first use (the LLM takes a few seconds)."""
         with self._lock:

@@ -125,9 +125,14 @@ def build_demo(services) -> gr.Blocks:
         return hits[int(row)]["path"]
 
     # -- captions -------------------------------------------------------------------------
-    def caption_lab(tags: str, reference: str):
+    def caption_lab(tags: str, reference: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         try:
-            for rows in service.caption_compare_stream(current(), tags, reference):
+            s = current()
+            service.parse_tag_text(tags)
+            if not s.captioners_loaded:
+                wait = "_loading the caption models (first use only, about a minute)…_"
+                yield ("",) * len(GENERATORS) + (wait,) * len(GENERATORS)
+            for rows in service.caption_compare_stream(s, tags, reference):
                 yield _caption_outputs(rows)
         except QueryError as exc:
             msg = _warn(exc)
