@@ -13,6 +13,8 @@ import sys
 
 COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
+    "ttmrpp.commands.tag",
+    "ttmrpp.commands.search",
     "ttmrpp.commands.app",
 ]
 

@@ -1,0 +1,115 @@
+"""train/train_tagger.py end to end on a tiny rendered manifest (CPU, seconds)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ttmrpp.taggers import load_tagger
+from ttmrpp.taggers.vocab import map_tags
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "train_tagger", REPO / "train" / "train_tagger.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    from tagger_clips import rock_band, solo_piano
+
+    root = tmp_path_factory.mktemp("world")
+    (root / "audio").mkdir()
+    rows = []
+    for i in range(8):
+        split = "test" if i >= 6 else "train"
+        for kind in ("piano", "rock"):
+            tid = f"{kind}{i:02d}"
+            if kind == "piano":
+                wave = solo_piano(4.0, transpose=i - 6)
+                tags = {"genre": ["classical"], "instrument": ["piano"], "mood": ["calm"]}
+            else:
+                wave = rock_band(4.0, transpose=i % 5, bpm=120 + 5 * i)
+                tags = {"genre": ["rock"], "instrument": ["electric guitar", "drums", "bass"],
+                        "mood": ["energetic"]}  # fmt: skip
+            sf.write(root / "audio" / f"{tid}.ogg", wave, 16000)
+            rows.append({"id": tid, "audio": f"audio/{tid}.ogg", "split": split, "tags": tags})
+    path = root / "manifest.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_map_tags_onto_published_vocabularies():
+    tags = {"genre": ["rock", "hip hop"], "instrument": ["electric guitar", "vocals", "synth"],
+            "mood": ["happy", "calm"], "tempo": ["fast"]}  # fmt: skip
+    assert map_tags(tags, "jamendo") == [
+        "genre---hiphop", "genre---rock", "instrument---electricguitar",
+        "instrument---synthesizer", "instrument---voice", "mood/theme---happy",
+        "mood/theme---relaxing",
+    ]  # fmt: skip
+    assert set(map_tags(tags, "mtat")) == {"rock", "vocals", "synth", "fast"}
+    assert set(map_tags(tags, "msd")) == {"rock", "Hip-Hop", "happy"}
+
+
+@pytest.mark.slow
+def test_train_tagger_learns_saves_and_loads(manifest, tmp_path):
+    script = _load_script()
+    out = tmp_path / "run"
+    argv = ["--manifest", str(manifest), "--model", "musicnn", "--out", str(out), "--vocab",
+            "jamendo", "--batch-size", "5", "--eval-chunks", "1", "--lr", "1e-3", "--quiet"]  # fmt: skip
+    assert script.main(argv + ["--epochs", "2"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tracks"] == {"train": 10, "valid": 2, "test": 4}  # every 10th train → valid
+    assert metrics["label_coverage"] == 1.0 and len(metrics["history"]) == 2
+    assert metrics["test"]["tracks"] == 4 and metrics["test"]["tags_scored"] == 8
+    assert metrics["test"]["roc_auc"] > 0.7  # piano vs rock is easy after a few steps
+
+    tagger = load_tagger("musicnn", checkpoint=out)  # strict load of the published layout
+    assert tagger.tags[:2] == ["genre---alternative", "genre---ambient"] and len(tagger.tags) == 50
+    piano = np.load(out / "audio-16k" / "piano07.npy")
+    probs = tagger.predict_waveform(piano)
+    assert probs[tagger.tags.index("instrument---piano")] > probs[tagger.tags.index("genre---rock")]
+
+
+@pytest.mark.slow
+def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys):
+    script = _load_script()
+    out = tmp_path / "run"
+    argv = ["--manifest", str(manifest), "--model", "sample", "--out", str(out), "--batch-size",
+            "6", "--eval-chunks", "1", "--min-count", "3", "--quiet"]  # fmt: skip
+    assert script.main(argv + ["--epochs", "1"]) == 0
+    meta = json.loads((out / "tagger.json").read_text())
+    assert meta["tags"] == sorted(meta["tags"]) and "instrument---electric guitar" in meta["tags"]
+    assert len(meta["tags"]) == 8  # min-count 3 keeps all eight
+    tagger = load_tagger("sample", checkpoint=out)
+    assert tagger.predict_waveform(np.zeros(1000, dtype=np.float32)).shape == (8,)
+    with pytest.raises(Exception, match="not 'fcn'"):
+        load_tagger("fcn", checkpoint=out)
+    assert script.main(argv + ["--epochs", "2", "--resume"]) == 0
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+    data = script.CropDataset(sorted((out / "audio-16k").glob("*.npy"))[:3], np.eye(3), 59049, 0, 2)
+    assert len(data) == 6
+    x0, y0 = data[0]
+    x3, y3 = data[3]  # the same track, another crop
+    assert x0.shape == (59049,) and torch.equal(y0, y3) and not torch.equal(x0, x3)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    assert (
+        script.main(["--manifest", str(bad), "--model", "fcn", "--out", str(tmp_path / "b")]) == 2
+    )
+    assert "not a manifest line" in capsys.readouterr().err

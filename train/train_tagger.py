@@ -1,0 +1,336 @@
+"""Train any of the eight tagger-zoo architectures on a JSONL manifest (BCE, published lengths).
+
+The manifest is the project's shared format (one track per line: "audio" relative to the
+manifest, "split" train/valid/test, "tags" {"genre": [...], "instrument": [...], ...}). Tags are
+mapped onto a vocabulary: `--vocab manifest` uses the manifest's own `category---tag` labels
+(the most frequent `--max-tags` with at least `--min-count` training tracks); `--vocab jamendo`
+(or mtat, msd) maps them onto a published vocabulary, so a published checkpoint can be
+fine-tuned with `--init-weights`.
+
+Training crops one random chunk of the architecture's published input length per track and
+step; evaluation is whole-track (chunk averaging, as `Tagger.predict_waveform`) and reports
+macro ROC-AUC and PR-AUC (scikit-learn) over tags with positives and negatives in the split.
+
+Output folder: `best_model.pth` (a plain state dict in the published layout, loadable with
+`load_tagger(name, checkpoint=OUT)`), `tagger.json` (model, vocabulary, metrics),
+`metrics.json`, and `last.pt` (optimizer state, for `--resume`). Every file is written
+atomically. Decoded 16 kHz audio is cached as .npy in `--cache-dir`.
+
+Example:
+    python train/train_tagger.py --manifest world/manifest.jsonl --model musicnn \
+        --out runs/musicnn-world --epochs 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ttmrpp.fileio import atomic_write, atomic_write_json
+from ttmrpp.taggers import ARCHITECTURES, TAGGER_NAMES, Tagger, build_model, load_audio_16k
+from ttmrpp.taggers.tagger import META_FILE, WEIGHTS_FILE, load_state_dict_strict
+from ttmrpp.taggers.vocab import map_tags
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--manifest", type=Path, required=True, help="JSONL manifest with tags and splits"
+    )
+    p.add_argument("--model", choices=TAGGER_NAMES, required=True, help="architecture")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--vocab",
+        default="manifest",
+        choices=["manifest", "jamendo", "mtat", "msd"],
+        help="label vocabulary: the manifest's own tags or a published one",
+    )
+    p.add_argument(
+        "--max-tags", type=int, default=50, help="manifest vocabulary size (most frequent)"
+    )
+    p.add_argument(
+        "--min-count", type=int, default=3, help="fewest training tracks per manifest tag"
+    )
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training tracks")
+    p.add_argument(
+        "--crops-per-track",
+        type=int,
+        default=1,
+        help="random chunks per track and epoch (more steps per epoch on small sets)",
+    )
+    p.add_argument("--batch-size", type=int, default=16, help="chunks per step (published: 16)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay")
+    p.add_argument("--eval-chunks", type=int, default=16, help="chunks averaged per track in eval")
+    p.add_argument(
+        "--init-weights",
+        type=Path,
+        default=None,
+        help="start from this state dict (must fit the vocabulary size)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="decoded 16 kHz audio cache (default OUT/audio-16k)",
+    )
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0, help="seed for init, crops and order")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p.parse_args(argv)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ data
+def read_manifest(path: Path) -> list[dict]:
+    """Tracks of a JSONL manifest, with "audio" resolved against the manifest's folder."""
+    tracks = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row["audio_path"] = str((path.parent / row["audio"]).resolve())
+                row.setdefault("split", "train")
+                row.setdefault("tags", {})
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{n}: not a manifest line ({exc})") from exc
+            tracks.append(row)
+    if not tracks:
+        raise ValueError(f"{path}: no tracks")
+    return tracks
+
+
+def flat_tags(tags: dict[str, list[str]]) -> list[str]:
+    """Manifest tags as `category---tag` labels."""
+    return [f"{cat}---{t.strip().lower()}" for cat, words in tags.items() for t in words if t]
+
+
+def build_vocabulary(tracks: list[dict], args: argparse.Namespace) -> list[str]:
+    """The label list, in output order."""
+    if args.vocab != "manifest":
+        from ttmrpp.taggers import vocabulary
+
+        return vocabulary(args.vocab)
+    counts = Counter(
+        t for tr in tracks if tr["split"] == "train" for t in set(flat_tags(tr["tags"]))
+    )
+    kept = [t for t, c in counts.most_common() if c >= args.min_count][: args.max_tags]
+    if not kept:
+        raise ValueError("no manifest tag reaches --min-count in the training split")
+    return sorted(kept)
+
+
+def labels_for(track: dict, tags: list[str], vocab: str) -> np.ndarray:
+    names = flat_tags(track["tags"]) if vocab == "manifest" else map_tags(track["tags"], vocab)
+    index = {t: i for i, t in enumerate(tags)}
+    y = np.zeros(len(tags), dtype=np.float32)
+    for t in names:
+        if t in index:
+            y[index[t]] = 1.0
+    return y
+
+
+def cached_audio(track: dict, cache_dir: Path) -> Path:
+    """Decode once to float32 16 kHz mono .npy (atomic), then reuse."""
+    path = cache_dir / f"{track['id']}.npy"
+    if not path.is_file():
+        wave = load_audio_16k(track["audio_path"])
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to a name
+                np.save(f, wave)
+
+        atomic_write(path, write)
+    return path
+
+
+class CropDataset(Dataset):
+    """One random chunk of `length` samples per track (repeated when the track is shorter)."""
+
+    def __init__(
+        self, files: list[Path], labels: np.ndarray, length: int, seed: int, crops: int = 1
+    ):
+        self.files, self.labels, self.length, self.seed = files, labels, length, seed
+        self.crops = crops  # random chunks per track and epoch
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.files) * self.crops
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        i = index % len(self.files)
+        wave = np.load(self.files[i], mmap_mode="r")
+        rng = random.Random(hash((self.seed, self.epoch, index)))
+        if len(wave) <= self.length:  # repeated to fill, as Tagger.predict_waveform does
+            chunk = np.resize(np.asarray(wave, dtype=np.float32), self.length)
+        else:
+            start = rng.randrange(len(wave) - self.length + 1)
+            chunk = np.array(wave[start : start + self.length], dtype=np.float32)
+        return torch.from_numpy(chunk), torch.from_numpy(self.labels[i])
+
+
+# ------------------------------------------------------------------------------------ eval
+def auc_scores(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float | int]:
+    """Macro ROC-AUC / PR-AUC over the tags that have both classes in `y_true`."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    ok = (y_true.sum(0) > 0) & (y_true.sum(0) < len(y_true))
+    if not ok.any():
+        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "tags_scored": 0}
+    return {
+        "roc_auc": float(roc_auc_score(y_true[:, ok], y_prob[:, ok], average="macro")),
+        "pr_auc": float(average_precision_score(y_true[:, ok], y_prob[:, ok], average="macro")),
+        "tags_scored": int(ok.sum()),
+    }
+
+
+def evaluate(tagger: Tagger, files: list[Path], labels: np.ndarray, chunks: int) -> dict:
+    """Whole-track predictions of every file, scored against `labels`."""
+    if not files:
+        return {}
+    tagger.model.eval()
+    probs = np.stack([tagger.predict_waveform(np.load(f), max_chunks=chunks) for f in files])
+    return auc_scores(labels, probs) | {"tracks": len(files)}
+
+
+# ------------------------------------------------------------------------------------ main
+def train(args: argparse.Namespace) -> dict:
+    """Train, checkpoint, evaluate; returns the metrics written to OUT/metrics.json."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    tracks = read_manifest(args.manifest)
+    tags = build_vocabulary(tracks, args)
+    cache_dir = args.cache_dir or args.out / "audio-16k"
+    by_split: dict[str, list[dict]] = {"train": [], "valid": [], "test": []}
+    for tr in tracks:
+        by_split.setdefault(tr["split"], []).append(tr)
+    if not by_split["train"]:
+        raise ValueError(f"{args.manifest}: no tracks with split 'train'")
+    if not by_split["valid"]:  # hold out every 10th training track for model selection
+        by_split["valid"] = by_split["train"][::10]
+        by_split["train"] = [t for i, t in enumerate(by_split["train"]) if i % 10]
+
+    files, labels = {}, {}
+    for split in ("train", "valid", "test"):
+        rows = by_split[split]
+        files[split] = [
+            cached_audio(t, cache_dir)
+            for t in tqdm(rows, desc=f"decode {split}", unit="track", disable=args.quiet)
+        ]
+        labels[split] = np.stack([labels_for(t, tags, args.vocab) for t in rows]) if rows else None
+    coverage = float((labels["train"].sum(1) > 0).mean())
+    if coverage == 0:
+        raise ValueError(f"no training track has a tag in the {args.vocab} vocabulary")
+
+    spec = ARCHITECTURES[args.model]
+    device = torch.device(args.device)
+    model = build_model(args.model, n_class=len(tags), dataset=args.vocab).to(device)
+    if args.init_weights:
+        load_state_dict_strict(model, args.init_weights)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    start_epoch, best, history = 0, -math.inf, []
+    last_path = args.out / "last.pt"
+    if args.resume and last_path.is_file():
+        state = torch.load(last_path, map_location=device, weights_only=False)
+        if state["tags"] != tags or state["model_name"] != args.model:
+            raise ValueError(f"{last_path} was trained with another model or vocabulary")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, best, history = state["epoch"], state["best"], state["history"]
+
+    data = CropDataset(
+        files["train"], labels["train"], spec.input_length, args.seed, args.crops_per_track
+    )
+    loader = DataLoader(
+        data,
+        batch_size=min(args.batch_size, len(data)),
+        shuffle=True,
+        drop_last=len(data) > args.batch_size,
+        num_workers=args.workers,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    loss_fn = nn.BCELoss()
+    tagger = Tagger(name=args.model, dataset=args.vocab, model=model, tags=tags)
+    meta = {"model": args.model, "dataset": args.vocab, "tags": tags,
+            "input_length": spec.input_length, "manifest": str(args.manifest)}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    for epoch in range(start_epoch, args.epochs):
+        model.train()
+        data.epoch = epoch
+        losses, t0 = [], time.time()
+        for x, y in tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.quiet):
+            out = model(x.to(device))
+            loss = loss_fn(out, y.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        valid = evaluate(tagger, files["valid"], labels["valid"], args.eval_chunks)
+        score = valid.get("roc_auc", float("nan"))
+        score = -float(np.mean(losses)) if math.isnan(score) else score
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                        "seconds": round(time.time() - t0, 2), **valid})  # fmt: skip
+        if not args.quiet:
+            print(json.dumps(history[-1]), file=sys.stderr)
+        if score > best:
+            best = score
+            atomic_write(args.out / WEIGHTS_FILE, lambda p: torch.save(model.state_dict(), p))
+            atomic_write_json(
+                args.out / META_FILE, meta | {"best_epoch": epoch + 1, "valid": valid}
+            )
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "epoch": epoch + 1, "best": best, "history": history, "tags": tags,
+                 "model_name": args.model, "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+        atomic_write(last_path, lambda p, s=state: torch.save(s, p))
+
+    load_state_dict_strict(model, args.out / WEIGHTS_FILE)
+    metrics = {
+        "model": args.model,
+        "vocab": args.vocab,
+        "n_tags": len(tags),
+        "tracks": {k: len(v) for k, v in by_split.items()},
+        "label_coverage": round(coverage, 4),
+        "epochs": args.epochs,
+        "best_epoch": json.loads((args.out / META_FILE).read_text())["best_epoch"],
+        "valid": evaluate(tagger, files["valid"], labels["valid"], args.eval_chunks),
+        "test": evaluate(tagger, files["test"], labels["test"], args.eval_chunks),
+        "history": history,
+    }
+    atomic_write_json(args.out / "metrics.json", metrics)
+    atomic_write_json(
+        args.out / META_FILE, meta | {k: metrics[k] for k in ("best_epoch", "valid", "test")}
+    )
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        metrics = train(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = {k: v for k, v in metrics.items() if k != "history"}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
