@@ -221,7 +221,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app):
+def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app, tmp_path):
     page = browser_page
     url, services, _ = app
     page.goto(url)
@@ -295,6 +295,25 @@ def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app):
     page.click("#search-btn")
     page.locator("#search-message").get_by_text("TITLE by ARTIST", exact=False).wait_for()
     screenshot(page, "search-empty-query")
+
+    # query by clip: a file that is not audio gets a message; a real clip finds its track
+    page.get_by_text("Query by audio clip", exact=False).click()
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(bytes(range(256)) * 16)
+    page.locator("#clip input[type=file]").set_input_files(str(junk))
+    page.click("#audio-btn")
+    page.locator("#search-message").get_by_text(
+        "junk.mp3 is not audio we can read", exact=False
+    ).wait_for()
+    track = services.index.tracks[3]
+    clip = tmp_path / "my-clip.wav"
+    shutil.copyfile(track["path"], clip)
+    page.locator("#clip").get_by_role("button", name="Clear").click()
+    page.locator("#clip input[type=file]").set_input_files(str(clip))
+    page.click("#audio-btn")
+    page.get_by_text("tracks for the clip my-clip.wav", exact=False).wait_for()
+    assert cell(page, 0, 2) == track["title"]
+    screenshot(page, "search-by-clip")
 
     assert page.outside_requests == []  # offline: nothing fetched from anywhere else
 
