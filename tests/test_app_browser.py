@@ -282,6 +282,9 @@ def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app, tmp
     page.locator("#atlas-plot").get_by_text(
         "query: “This music features", exact=False
     ).first.wait_for()
+    # hovering a track shows its metadata
+    page.locator("#atlas-plot .scatterlayer .point").first.hover(force=True)
+    page.locator("#atlas-plot .hoverlayer").get_by_text("Artist", exact=False).first.wait_for()
     screenshot(page, "atlas")
 
     page.get_by_role("tab", name="Collection").click()

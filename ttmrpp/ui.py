@@ -1,10 +1,10 @@
 """The Gradio app: one function, `build_demo`, that lays out the tabs and wires events to the
 plain functions of `ttmrpp.service`. No search or model logic lives here.
 
-Every event has an `api_name`, so `gradio_client` can drive the app:
-`/startup`, `/search_text`, `/search_audio`, `/search_hybrid`, `/play`, `/caption_compare`,
-`/caption_stream`, `/use_caption_*`, `/atlas`, `/collection_info`, `/index_files`,
-`/index_folder`.
+Every event has an `api_name`, so `gradio_client` can drive the app: `/startup`,
+`/search_text`, `/search_audio`, `/search_hybrid`, `/play`, `/example`, `/caption_lab`,
+`/caption_compare`, `/caption_stream`, `/use_caption_*`, `/search_caption_*`, `/atlas`,
+`/atlas_open`, `/atlas_recolor`, `/collection_info`, `/index_files`, `/index_folder`.
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def build_demo(services) -> gr.Blocks:
                     stream_btn = gr.Button("Stream")
                 stream_out = gr.Textbox(label="Streamed caption", interactive=False, lines=3)
 
-            with gr.Tab("Atlas", id="atlas"):
+            with gr.Tab("Atlas", id="atlas") as atlas_tab:
                 with gr.Row():
                     color_by = gr.Dropdown(
                         DEFAULT_CATEGORIES, value="genre", label="Colour by", scale=2
@@ -376,6 +376,7 @@ def build_demo(services) -> gr.Blocks:
         atlas_in = [color_by, query_vector, query_label]
         atlas_btn.click(atlas, atlas_in, plot, api_name="atlas")
         color_by.change(atlas, atlas_in, plot, api_name="atlas_recolor")
+        atlas_tab.select(atlas, atlas_in, plot, api_name="atlas_open")
 
         files_btn.click(
             index_files,
