@@ -94,3 +94,11 @@ def test_offline_environment(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
     demo.offline_environment("someone/some-hub-model")  # a hub model may be downloaded
     assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_a_catalog_from_another_music_world_version_is_rebuilt(tmp_path):
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    (folder / "catalog.json").write_text('{"settings": "of another version"}')
+    manifest = demo.build_catalog_into(folder, tracks=1, seconds=2.0, progress=False)
+    assert len(manifest.read_text().splitlines()) == 1

@@ -271,9 +271,11 @@ def build_demo(services) -> gr.Blocks:
                         elem_id="reference",
                         scale=3,
                     )
-                caption_btn = gr.Button(
-                    "Generate captions", variant="primary", elem_id="caption-btn"
-                )
+                with gr.Row():
+                    caption_btn = gr.Button(
+                        "Generate captions", variant="primary", elem_id="caption-btn", scale=4
+                    )
+                    stop_btn = gr.Button("Stop", elem_id="caption-stop", scale=1)
                 boxes, stats, sends = [], [], []
                 with gr.Row():
                     for name in GENERATORS:
@@ -342,7 +344,7 @@ def build_demo(services) -> gr.Blocks:
         )
         results.select(play, hits, player, api_name="play")
 
-        caption_btn.click(
+        caption_event = caption_btn.click(
             caption_lab,
             [tags_in, reference],
             boxes + stats,
@@ -358,6 +360,7 @@ def build_demo(services) -> gr.Blocks:
             concurrency_id="llm",
             concurrency_limit=1,
         )
+        stop_btn.click(None, None, None, cancels=[caption_event], api_name="caption_stop")
         # API-only: every generator's caption, latency and BERTScore in one JSON answer.
         gr.api(
             caption_compare_api,
