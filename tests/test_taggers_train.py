@@ -113,3 +113,13 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
         script.main(["--manifest", str(bad), "--model", "fcn", "--out", str(tmp_path / "b")]) == 2
     )
     assert "not a manifest line" in capsys.readouterr().err
+
+
+def test_auc_scores_skip_tags_without_both_classes():
+    script = _load_script()
+    y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]], dtype=np.float32)
+    perfect = script.auc_scores(y, np.array([[0.9, 0.1, 0.5]] * 4) * y + 0.05)
+    assert perfect == {"roc_auc": 1.0, "pr_auc": 1.0, "tags_scored": 1}
+    inverted = script.auc_scores(y, 1 - y)
+    assert inverted["roc_auc"] == 0.0
+    assert script.auc_scores(y[:, 1:], np.ones((4, 2)))["roc_auc"] is None

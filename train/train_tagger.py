@@ -186,13 +186,13 @@ class CropDataset(Dataset):
 
 
 # ------------------------------------------------------------------------------------ eval
-def auc_scores(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float | int]:
+def auc_scores(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float | int | None]:
     """Macro ROC-AUC / PR-AUC over the tags that have both classes in `y_true`."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     ok = (y_true.sum(0) > 0) & (y_true.sum(0) < len(y_true))
     if not ok.any():
-        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "tags_scored": 0}
+        return {"roc_auc": None, "pr_auc": None, "tags_scored": 0}  # JSON null, not NaN
     return {
         "roc_auc": float(roc_auc_score(y_true[:, ok], y_prob[:, ok], average="macro")),
         "pr_auc": float(average_precision_score(y_true[:, ok], y_prob[:, ok], average="macro")),
@@ -283,8 +283,8 @@ def train(args: argparse.Namespace) -> dict:
             optimizer.step()
             losses.append(loss.item())
         valid = evaluate(tagger, files["valid"], labels["valid"], args.eval_chunks)
-        score = valid.get("roc_auc", float("nan"))
-        score = -float(np.mean(losses)) if math.isnan(score) else score
+        score = valid.get("roc_auc")
+        score = -float(np.mean(losses)) if score is None else score  # no usable valid split
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
                         "seconds": round(time.time() - t0, 2), **valid})  # fmt: skip
         if not args.quiet:

@@ -136,8 +136,8 @@ def _fmt_duration(d) -> str:
 
 def _query(args: argparse.Namespace, text: str | None, audio: str | None) -> int:
     from ttmrpp.audio import AudioDecodeError
-    from ttmrpp.library import parse_filters
     from ttmrpp.index import EmptyQueryError, ModelMismatchError
+    from ttmrpp.library import parse_filters
 
     try:
         filters = parse_filters(args.filter or [])
