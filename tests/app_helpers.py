@@ -43,7 +43,6 @@ def write_collection(folder: Path, n: int = 6, seconds: float = 2.5) -> Path:
 
 def make_services(folder: Path, n: int = 6, model=None, captioners=None):
     """Services over a fresh tiny collection in `folder` (index saved to `folder/index`)."""
-    from ttmrpp.captioner import TemplateCaptioner
     from ttmrpp.index import MusicIndex
     from ttmrpp.service import Services
 
@@ -60,5 +59,12 @@ def make_services(folder: Path, n: int = 6, model=None, captioners=None):
         collection_name=f"test collection ({n} tracks)",
         index_dir=index_dir,
         upload_dir=folder / "uploads",
-        captioner_factory=captioners or (lambda: {"template": TemplateCaptioner()}),
+        captioner_factory=captioners or template_only,
     )
+
+
+def template_only() -> dict:
+    """The caption lab with the template generator only (no LLM to load)."""
+    from ttmrpp.captioner import TemplateCaptioner
+
+    return {"template": TemplateCaptioner()}

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("gradio")
 pytest.importorskip("hnswlib")
 sf = pytest.importorskip("soundfile")
+pytest.importorskip("ttmrpp.captioner", reason="the caption lab needs the caption generators")
 
 from tests.app_helpers import make_services  # noqa: E402
 from tests.conftest import REPO, music_like  # noqa: E402
