@@ -179,6 +179,29 @@ def test_concurrent_clients_get_their_own_answers(app):
         assert f"“{q}”" in message and titles == expected[q]
 
 
+def test_client_index_folder_then_play_from_it(client, app):
+    """A folder indexed after launch (outside the launch's allowed paths) becomes playable."""
+    import tempfile
+
+    from gradio_client import handle_file
+
+    # Gradio always serves from the temp dir and the working dir: use a folder outside both.
+    outside = Path(tempfile.mkdtemp(prefix=".ttmrpp-test-music-", dir=Path.home()))
+    track = outside / "late-addition.wav"
+    sf.write(str(track), music_like(2.0, 22050, seed=4242), 22050)
+    report, info = client.predict(str(outside), api_name="/index_folder")
+    assert "Indexed 1 new file" in report and "late-addition.wav" not in info
+    try:
+        _, table, player = client.predict(handle_file(str(track)), 1, api_name="/search_audio")
+        assert table["data"][0][2] == "late-addition"
+        assert Path(player).read_bytes() == track.read_bytes()
+        message, _ = client.predict(str(outside / "nope"), api_name="/index_folder")
+        assert "is not a folder on the server" in message
+    finally:
+        app[1].index.remove_paths([str(track.resolve())])
+        shutil.rmtree(outside, ignore_errors=True)
+
+
 # -- the browser --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser_page(app, tmp_path_factory):

@@ -243,3 +243,6 @@ def test_index_folder(fresh_services, tmp_path):
         service.index_folder(fresh_services, str(tmp_path / "nope"))
     with pytest.raises(QueryError, match="No folder"):
         service.index_folder(fresh_services, " ")
+    fresh_services.folder_indexing = False  # e.g. on a public Space
+    with pytest.raises(QueryError, match="turned off"):
+        service.index_folder(fresh_services, str(tmp_path / "music"))

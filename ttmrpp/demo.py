@@ -63,6 +63,15 @@ def demo_tracks() -> int:
     return n
 
 
+def folder_indexing_allowed() -> bool:
+    """Server folders may be indexed, except on a Hugging Face Space (`SPACE_ID` is set) unless
+    `TTMRPP_FOLDER_INDEXING=1` says so."""
+    flag = os.environ.get("TTMRPP_FOLDER_INDEXING")
+    if flag is not None:
+        return flag.strip().lower() in ("1", "true", "yes")
+    return not os.environ.get("SPACE_ID")
+
+
 def load_retrieval_model(spec: str):
     """A model folder, a hub id (downloads only then), or an architecture name (seeded)."""
     import torch
@@ -172,6 +181,7 @@ def prepare(
         collection_name=f"demo catalog ({tracks} generated tracks)",
         index_dir=index_dir,
         upload_dir=cache / "uploads",
+        folder_indexing=folder_indexing_allowed(),
     )
     report(3, 4, "computing the atlas")
     try:

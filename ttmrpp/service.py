@@ -49,6 +49,8 @@ class Services:
         index_dir: where the index is saved after changes (None: kept in memory only).
         upload_dir: where uploaded files are copied before indexing (None: a temp folder).
         captioner_factory: returns name -> captioner for the caption lab (loaded lazily).
+        folder_indexing: allow indexing folders on the server (a public Space turns it off:
+            visitors could otherwise read any audio on the machine).
     """
 
     model: Any
@@ -59,6 +61,7 @@ class Services:
     index_dir: Path | None = None
     upload_dir: Path | None = None
     captioner_factory: Callable[[], Mapping[str, Any]] | None = None
+    folder_indexing: bool = True  # whether server-side folders may be indexed (off on a Space)
     _captioners: Mapping[str, Any] | None = field(default=None, repr=False)
     _atlas: Any = field(default=None, repr=False)
     _atlas_version: int = field(default=-1, repr=False)
@@ -520,6 +523,11 @@ def index_folder(
     """Add the audio files under a server-side folder (recursively) to the index."""
     from ttmrpp.library import scan_folder
 
+    if not services.folder_indexing:
+        raise QueryError(
+            "Indexing folders on the server is turned off here (a public Space); "
+            "upload files instead."
+        )
     if not folder or not str(folder).strip():
         raise QueryError("No folder: type the path of a folder on the server.")
     root = Path(str(folder).strip()).expanduser()

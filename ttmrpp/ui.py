@@ -10,6 +10,7 @@ Every event has an `api_name`, so `gradio_client` can drive the app: `/startup`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -99,6 +100,7 @@ def build_demo(services) -> gr.Blocks:
             result = run(current())
         except QueryError as exc:
             return _warn(exc), [], None, [], None, ""
+        _allow([h["path"] for h in result.hits])
         top = result.hits[0]["path"] if result.hits else None
         return (
             result.message,
@@ -108,6 +110,14 @@ def build_demo(services) -> gr.Blocks:
             result.query_vector,
             result.query,
         )
+
+    def _allow(paths: list[str]) -> None:
+        """Let the player serve indexed tracks from folders added after launch (only tracks
+        that are in the index are ever handed to the player)."""
+        allowed = demo.allowed_paths
+        for folder in {str(Path(p).parent) for p in paths}:
+            if not any(folder == a or folder.startswith(a.rstrip("/") + "/") for a in allowed):
+                allowed.append(folder)
 
     def search_text(query: str, k: float):
         return _search_outputs(lambda s: service.search_text(s, query, int(k)))
