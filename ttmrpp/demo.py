@@ -263,7 +263,8 @@ def serve(
     # with 2; embedding 0.4 vs 0.7 s per demo track.
     torch.set_num_threads(int(os.environ.get("TTMRPP_TORCH_THREADS") or 1))
     if prepare_only:
-        prepare()
+        services = prepare()
+        print(f"ready: {len(services.index)} tracks indexed in {services.index_dir}")
         return
     from ttmrpp.ui import CSS, build_demo
 
