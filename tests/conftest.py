@@ -48,3 +48,37 @@ def tiny_model():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     return ttmrpp.create_model("ttmrpp-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_llm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer Llama saved with the SmolLM2 tokenizer (from its GGUF)."""
+    pytest.importorskip("gguf")
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from ttmrpp.captioner import DEFAULT_GGUF_FILE, default_gguf_dir
+
+    try:
+        gguf_dir = default_gguf_dir()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=DEFAULT_GGUF_FILE)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    out = tmp_path_factory.mktemp("tiny_llm")
+    LlamaForCausalLM(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out

@@ -15,6 +15,8 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.encode",
     "ttmrpp.commands.tag",
     "ttmrpp.commands.search",
+    "ttmrpp.commands.catalog",
+    "ttmrpp.commands.caption",
     "ttmrpp.commands.app",
 ]
 

@@ -1,0 +1,372 @@
+"""LoRA fine-tuning of a causal LM for tag → caption (TTMR++ §3.1), with peft + accelerate.
+
+Trains on MusicCaps-style CSV (aspect_list → caption) or instruction/input/output JSONL. A part
+of the rows chosen by key (`ytid`) is held out for validation and never trained on. Only the
+adapter is saved (peft format: adapter_config.json + adapter_model.safetensors), next to
+run_args.json and a loss log. Re-running the same command resumes from the last checkpoint;
+`--steps` may then differ (the cosine schedule is re-stretched; a value equal to the
+checkpoint's step just writes the adapter from it). `history` in run_args.json records this.
+
+Example (the shipped adapter, see docs/captioner.md):
+    python train/finetune_captioner.py --data ../shared/data/musiccaps/musiccaps-train.csv \
+        --output-dir assets/captioner-lora --checkpoint-dir /tmp/captioner-ckpt --steps 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ttmrpp.caption_data import CaptionPair, read_caption_pairs, split_pairs
+from ttmrpp.captioner import SYSTEM_PROMPT, build_messages, load_causal_lm
+
+IGNORE = -100
+# Arguments that must match for a checkpoint to be resumed. `--steps` may change: the cosine
+# schedule is then re-stretched from the resumed step to the new end (recorded in `history`).
+RESUME_KEYS = (
+    "data",
+    "model",
+    "gguf_file",
+    "valid_fraction",
+    "seed",
+    "batch_size",
+    "lora_r",
+    "lora_alpha",
+    "target_modules",
+    "max_length",
+    "lr",
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", required=True, help="MusicCaps-style CSV or instruction JSONL")
+    p.add_argument("--output-dir", required=True, help="where the adapter + run_args.json go")
+    p.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="resumable training state (default: OUTPUT_DIR/checkpoint)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="base causal LM: hub id or folder (default: SmolLM2-135M-Instruct GGUF)",
+    )
+    p.add_argument("--gguf-file", default=None, help="GGUF file name inside --model, if any")
+    p.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.05,
+        help="share of keys (ytid) held out for validation, never trained on",
+    )
+    p.add_argument("--steps", type=int, default=300, help="optimizer steps")
+    p.add_argument("--batch-size", type=int, default=8, help="rows per step")
+    p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (cosine decay)")
+    p.add_argument("--warmup-steps", type=int, default=10, help="linear warm-up steps")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
+    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank")
+    p.add_argument("--lora-alpha", type=int, default=32, help="LoRA scaling alpha")
+    p.add_argument("--lora-dropout", type=float, default=0.05, help="dropout on LoRA inputs")
+    p.add_argument(
+        "--target-modules",
+        default="q_proj,k_proj,v_proj,o_proj",
+        help="comma-separated module names that get LoRA",
+    )
+    p.add_argument("--max-length", type=int, default=256, help="tokens per training row")
+    p.add_argument("--max-train-rows", type=int, default=None, help="use only the first N rows")
+    p.add_argument("--eval-rows", type=int, default=64, help="validation rows for the eval loss")
+    p.add_argument("--eval-every", type=int, default=0, help="eval every N steps (0: at the end)")
+    p.add_argument("--save-every", type=int, default=25, help="checkpoint every N steps")
+    p.add_argument("--seed", type=int, default=0, help="seed for LoRA init and data order")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the checkpoint folder after a finished run",
+    )
+    return p.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------------ data
+def encode_pair(tokenizer: Any, pair: CaptionPair, max_length: int) -> dict[str, list[int]]:
+    """Token ids of prompt + caption; labels mask the prompt so only the caption is learned."""
+    if pair.instruction:
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": f"{pair.instruction}\n\n{', '.join(pair.tags)}"},
+        ]
+    else:
+        messages = build_messages(pair.tags)
+    if getattr(tokenizer, "chat_template", None):
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        end = tokenizer.eos_token or ""
+        add_special = False
+    else:
+        prompt = f"{messages[0]['content']}\n\n{messages[1]['content']}\n\nDescription:"
+        end = tokenizer.eos_token or ""
+        add_special = True
+    prompt_ids = tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
+    answer_ids = tokenizer(
+        " " * (not getattr(tokenizer, "chat_template", None)) + pair.caption + end,
+        add_special_tokens=False,
+    )["input_ids"]
+    prompt_ids = prompt_ids[-(max_length // 2) :]  # keep room for the answer
+    ids = (prompt_ids + answer_ids)[:max_length]
+    labels = ([IGNORE] * len(prompt_ids) + answer_ids)[:max_length]
+    return {"input_ids": ids, "labels": labels}
+
+
+def collate(rows: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a batch; padding is masked out of attention and loss."""
+    n = max(len(r["input_ids"]) for r in rows)
+    ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), n), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.long)
+    for i, r in enumerate(rows):
+        k = len(r["input_ids"])
+        ids[i, :k] = torch.tensor(r["input_ids"])
+        labels[i, :k] = torch.tensor(r["labels"])
+        mask[i, :k] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def batch_indices(step: int, batch_size: int, n: int, seed: int) -> list[int]:
+    """Row indices of `step`: epochs are seeded permutations, so resuming needs only the step."""
+    out = []
+    for pos in range(step * batch_size, (step + 1) * batch_size):
+        epoch, i = divmod(pos, n)
+        perm = list(range(n))
+        random.Random(seed * 100_003 + epoch).shuffle(perm)
+        out.append(perm[i])
+    return out
+
+
+# ------------------------------------------------------------------------------ checkpoints
+def _atomic_write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_checkpoint(
+    ckpt: Path, model: Any, optimizer: Any, scheduler: Any, step: int, run_args: dict[str, Any]
+) -> None:
+    """Adapter + optimizer/scheduler/RNG state + run args, written beside and then swapped in."""
+    tmp, old = ckpt.with_name(ckpt.name + ".tmp"), ckpt.with_name(ckpt.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    state = {
+        "step": step,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    torch.save(state, tmp / "trainer_state.pt")
+    (tmp / "run_args.json").write_text(json.dumps(run_args, indent=2, sort_keys=True))
+    if ckpt.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(ckpt, old)
+    os.replace(tmp, ckpt)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def find_checkpoint(ckpt: Path) -> Path | None:
+    for c in (ckpt, ckpt.with_name(ckpt.name + ".old")):  # .old survives a crash mid-swap
+        if (c / "trainer_state.pt").is_file() and (c / "adapter_model.safetensors").is_file():
+            return c
+    return None
+
+
+@torch.no_grad()
+def eval_loss(model: Any, examples: list[dict[str, list[int]]], pad_id: int, bs: int) -> float:
+    """Mean per-token loss of the caption tokens."""
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(examples), bs):
+        batch = collate(examples[i : i + bs], pad_id)
+        n = int((batch["labels"][:, 1:] != IGNORE).sum())
+        total += float(model(**batch).loss) * n
+        count += n
+    model.train()
+    return total / max(count, 1)
+
+
+# ------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train; returns a summary (also written to OUTPUT_DIR/run_args.json)."""
+    from accelerate import Accelerator
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import get_cosine_schedule_with_warmup
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out_dir = Path(args.output_dir)
+    ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out_dir / "checkpoint"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    pairs = read_caption_pairs(args.data)
+    train_pairs, valid_pairs = split_pairs(pairs, args.valid_fraction)
+    if args.max_train_rows:
+        train_pairs = train_pairs[: args.max_train_rows]
+    if not train_pairs:
+        raise SystemExit(f"{args.data}: no training rows left after the validation split")
+    print(f"rows: {len(train_pairs)} train, {len(valid_pairs)} held-out validation (by key)")
+
+    torch.manual_seed(args.seed)
+    base, tok = load_causal_lm(args.model, args.gguf_file)
+    pad_id = tok.pad_token_id
+    train_ex = [encode_pair(tok, p, args.max_length) for p in train_pairs]
+    valid_ex = [encode_pair(tok, p, args.max_length) for p in valid_pairs[: args.eval_rows]]
+
+    config = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()],
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(base, config)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    n_trainable = sum(p.numel() for p in trainable)
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, args.warmup_steps, args.steps)
+
+    run_args = {k: v for k, v in vars(args).items()}
+    history: list[dict[str, int]] = []  # per (re)start: first step and the --steps total
+    start = 0
+    found = find_checkpoint(ckpt_dir)
+    if found is not None:
+        saved = json.loads((found / "run_args.json").read_text(encoding="utf-8"))
+        diff = {
+            k: (saved.get(k), run_args.get(k))
+            for k in RESUME_KEYS
+            if saved.get(k) != run_args.get(k)
+        }
+        if diff:
+            raise SystemExit(
+                f"checkpoint {found} was made with other arguments {diff}; "
+                "use another --checkpoint-dir or delete it"
+            )
+        set_peft_model_state_dict(model, load_file(found / "adapter_model.safetensors"))
+        state = torch.load(found / "trainer_state.pt", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        start = int(state["step"])
+        if start > args.steps:
+            raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
+        history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
+        print(f"resuming from {found} at step {start}/{args.steps}")
+
+    initial_valid_loss = None
+    if start == 0 and valid_ex:
+        initial_valid_loss = eval_loss(model, valid_ex, pad_id, args.batch_size)
+        print(f"held-out loss before training: {initial_valid_loss:.4f}")
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+
+    history = [*history, {"from_step": start, "steps": args.steps}]
+    run_args["history"] = history
+    log_path = out_dir / "train_log.jsonl"
+    if log_path.exists():  # keep the entries up to the resumed step
+        kept = [
+            e
+            for e in log_path.read_text(encoding="utf-8").splitlines()
+            if e.strip() and json.loads(e).get("step", 0) <= start
+        ]
+        log_path.write_text("".join(e + "\n" for e in kept), encoding="utf-8")
+    log = log_path.open("a", encoding="utf-8")
+    first_loss = last_loss = None
+    recent: list[float] = []
+    bar = tqdm(total=args.steps, initial=start, desc="lora", unit="step")
+    for step in range(start, args.steps):
+        rows = [train_ex[i] for i in batch_indices(step, args.batch_size, len(train_ex), args.seed)]
+        batch = {k: v.to(accelerator.device) for k, v in collate(rows, pad_id).items()}
+        loss = model(**batch).loss
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        value = float(loss.detach())
+        first_loss = value if first_loss is None else first_loss
+        last_loss = value
+        recent = (recent + [value])[-10:]
+        entry: dict[str, Any] = {
+            "step": step + 1,
+            "loss": round(value, 4),
+            "lr": scheduler.get_last_lr()[0],
+            "time": round(time.time(), 1),
+        }
+        if args.eval_every and (step + 1) % args.eval_every == 0 and valid_ex:
+            entry["valid_loss"] = round(eval_loss(model, valid_ex, pad_id, args.batch_size), 4)
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        bar.set_postfix(loss=f"{value:.3f}", avg10=f"{sum(recent) / len(recent):.3f}")
+        bar.update(1)
+        if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
+            save_checkpoint(
+                ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, step + 1, run_args
+            )
+    bar.close()
+    log.close()
+
+    model = accelerator.unwrap_model(model)
+    valid_loss = eval_loss(model, valid_ex, pad_id, args.batch_size) if valid_ex else math.nan
+    tmp = out_dir / ".adapter.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    for f in tmp.iterdir():
+        if f.name == "README.md":  # peft's empty model-card template; run_args.json says more
+            f.unlink()
+            continue
+        os.replace(f, out_dir / f.name)
+    tmp.rmdir()
+    summary = {
+        **run_args,
+        "train_rows": len(train_pairs),
+        "valid_rows": len(valid_pairs),
+        "trainable_params": n_trainable,
+        "first_loss": first_loss,
+        "last_loss": last_loss,
+        "last10_loss": sum(recent) / len(recent) if recent else None,
+        "initial_valid_loss": initial_valid_loss,
+        "valid_loss": valid_loss,
+        "resumed_from_step": start,
+        "seconds_this_run": round(time.time() - started, 1),
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, {torch.get_num_threads()} threads",
+    }
+    _atomic_write_json(out_dir / "run_args.json", summary)
+    if not args.keep_checkpoint:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    print(
+        json.dumps(
+            {
+                k: summary[k]
+                for k in ("first_loss", "last10_loss", "initial_valid_loss", "valid_loss")
+            }
+        )
+    )
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The embedded music world: a procedural composer, renderer, artists and a seeded catalog."""
