@@ -340,11 +340,15 @@ class LLMCaptioner(Captioner):
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
+        finished = False
         try:
             yield from (piece for piece in streamer if piece)
+            finished = True
         finally:
             cancel.set()
-            if thread.is_alive():
+            # Drain only a stream closed early: a finished one has already delivered its end
+            # mark, and waiting for another would block until the streamer's timeout.
+            if not finished and thread.is_alive():
                 for _ in streamer:  # drain so the worker never blocks on a full queue
                     pass
             thread.join()
