@@ -6,7 +6,7 @@ export HNSWLIB_NO_NATIVE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint format install sysdeps
+.PHONY: run test lint format install sysdeps browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,17 @@ sysdeps:
 	  else echo "Please install the PortAudio headers (Debian: portaudio19-dev) and rerun." >&2; exit 1; fi; \
 	fi
 
+# Debian's Chromium and its driver run the app's real-browser test (tests/test_app_browser.py,
+# driven by playwright's bundled driver; no browser download).
+browser:
+	@if ! command -v chromium >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "Chromium not found (Debian: chromium chromium-driver): the browser test will be skipped." >&2; fi; \
+	fi
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python sysdeps
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: here it is the CPU build on disk; a bare `torch` pulls CUDA.
@@ -33,7 +44,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python app.py
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

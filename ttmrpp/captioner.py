@@ -343,11 +343,13 @@ class LLMCaptioner(Captioner):
         finished = False
         try:
             yield from (piece for piece in streamer if piece)
-            finished = True  # the streamer's end signal has been consumed
+            finished = True
         finally:
             cancel.set()
-            if not finished:
-                for _ in streamer:  # closed early: drain up to the end signal
+            # Drain only a stream closed early: a finished one has already delivered its end
+            # mark, and waiting for another would block until the streamer's timeout.
+            if not finished and thread.is_alive():
+                for _ in streamer:  # drain so the worker never blocks on a full queue
                     pass
             thread.join()
         if errors:

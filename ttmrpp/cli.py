@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.search",
     "ttmrpp.commands.catalog",
     "ttmrpp.commands.caption",
+    "ttmrpp.commands.app",
 ]
 
 

@@ -1,0 +1,26 @@
+"""The ttmrpp app (and the Hugging Face Space's entry point): `python app.py`.
+
+Serves at once; the first page load builds the demo catalog, index and atlas into the cache
+(`TTMRPP_CACHE`, default `~/.cache/ttmrpp`) with a progress bar, later launches load them.
+Settings from the environment: `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (host, port),
+`TTMRPP_MODEL` (a model folder, hub id or architecture name), `TTMRPP_DEMO_TRACKS`.
+Offline by default: no analytics, no CDN, and no hub access unless a hub model is chosen.
+`python app.py --prepare-only` builds the cache with progress bars and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Launch the ttmrpp app.")
+    parser.add_argument("--prepare-only", action="store_true", help="build the cache and exit")
+    args = parser.parse_args(argv)
+    from ttmrpp.demo import serve
+
+    serve(prepare_only=args.prepare_only)
+
+
+if __name__ == "__main__":
+    main()
