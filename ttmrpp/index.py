@@ -30,8 +30,8 @@ from ttmrpp.ann import (
     exact_topk,
     tune_ef,
 )
-from ttmrpp.library import enrich, matches, read_manifest, scan_folder
 from ttmrpp.index_store import HNSW_NAME, META_NAME, MODEL_DIR, load_index, save_index
+from ttmrpp.library import enrich, matches, read_manifest, scan_folder
 
 __all__ = [
     "META_NAME",
