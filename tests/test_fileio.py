@@ -26,3 +26,17 @@ def test_atomic_write_mode_is_not_private(tmp_path):
         assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(mask)
+
+
+def test_read_jsonl_names_the_bad_line(tmp_path):
+    from ttmrpp.fileio import iter_jsonl, read_jsonl
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": 1}\n\n{"id": 2}\n')
+    assert list(iter_jsonl(path)) == [(1, {"id": 1}), (3, {"id": 2})]
+    path.write_text('{"id": 1}\n[1, 2]\n')
+    with pytest.raises(ValueError, match=r"m.jsonl:2: a line must be a JSON object"):
+        read_jsonl(path)
+    path.write_text("{oops\n")
+    with pytest.raises(ValueError, match=r"m.jsonl:1: invalid JSON"):
+        read_jsonl(path)

@@ -8,7 +8,6 @@ pseudo_caption). The training text is built from the record by `ttmrpp.kg_text`.
 from __future__ import annotations
 
 import csv
-import json
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ttmrpp.audio import AudioDecodeError, load_audio, rescale_minmax
+from ttmrpp.fileio import read_jsonl
 
 Record = dict[str, Any]
 Item = tuple[np.ndarray, Record]
@@ -27,26 +27,19 @@ def read_jsonl_manifest(path: str | Path) -> list[Record]:
     """Our manifest (and the paper's enriched-dataset JSONL); audio paths made absolute."""
     path = Path(path)
     records = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-            if "audio" in rec and rec["audio"] and not Path(rec["audio"]).is_absolute():
-                rec["audio"] = str(path.parent / rec["audio"])
-            # The paper's enriched JSONL names some fields differently.
-            if "tag_list" in rec and "tags" not in rec:
-                rec["tags"] = {"tag": list(rec.pop("tag_list"))}
-            if "artist_name" in rec and "artist" not in rec:
-                rec["artist"] = rec.pop("artist_name")
-            if "release" in rec and "album" not in rec:
-                rec["album"] = rec.pop("release")
-            if isinstance(rec.get("sim_artist_text"), str) and "similar_artists" not in rec:
-                rec["similar_artists"] = [a for a in rec.pop("sim_artist_text").split("[SEP]") if a]
-            records.append(rec)
+    for rec in read_jsonl(path):
+        if "audio" in rec and rec["audio"] and not Path(rec["audio"]).is_absolute():
+            rec["audio"] = str(path.parent / rec["audio"])
+        # The paper's enriched JSONL names some fields differently.
+        if "tag_list" in rec and "tags" not in rec:
+            rec["tags"] = {"tag": list(rec.pop("tag_list"))}
+        if "artist_name" in rec and "artist" not in rec:
+            rec["artist"] = rec.pop("artist_name")
+        if "release" in rec and "album" not in rec:
+            rec["album"] = rec.pop("release")
+        if isinstance(rec.get("sim_artist_text"), str) and "similar_artists" not in rec:
+            rec["similar_artists"] = [a for a in rec.pop("sim_artist_text").split("[SEP]") if a]
+        records.append(rec)
     return records
 
 

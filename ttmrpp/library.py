@@ -8,13 +8,13 @@ manifest fields (`bpm`, `key`, `split`, ...).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ttmrpp.audio import AUDIO_EXTENSIONS
+from ttmrpp.fileio import iter_jsonl
 
 TAG_FIELDS = ("title", "artist", "album")
 
@@ -72,25 +72,18 @@ def read_manifest(manifest: str | os.PathLike) -> list[dict[str, Any]]:
     manifest = Path(manifest).resolve()
     base = manifest.parent
     records, seen = [], set()
-    with manifest.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{manifest}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(entry, dict) or not entry.get("audio"):
-                raise ValueError(f"{manifest}:{lineno}: each line needs an 'audio' path")
-            path = (base / entry["audio"]).resolve()
-            rec = {k: v for k, v in entry.items() if k != "audio"}
-            rec["id"] = str(entry.get("id") or entry["audio"])
-            if rec["id"] in seen:
-                raise ValueError(f"{manifest}:{lineno}: repeated id {rec['id']!r}")
-            seen.add(rec["id"])
-            state = file_state(path)
-            rec.update(path=str(path), size=state and state[0], mtime=state and state[1])
-            records.append(rec)
+    for lineno, entry in iter_jsonl(manifest):
+        if not entry.get("audio"):
+            raise ValueError(f"{manifest}:{lineno}: each line needs an 'audio' path")
+        path = (base / entry["audio"]).resolve()
+        rec = {k: v for k, v in entry.items() if k != "audio"}
+        rec["id"] = str(entry.get("id") or entry["audio"])
+        if rec["id"] in seen:
+            raise ValueError(f"{manifest}:{lineno}: repeated id {rec['id']!r}")
+        seen.add(rec["id"])
+        state = file_state(path)
+        rec.update(path=str(path), size=state and state[0], mtime=state and state[1])
+        records.append(rec)
     return records
 
 

@@ -31,6 +31,7 @@ from ttmrpp.collection.classical import (
     pieces_for_split,
 )
 from ttmrpp.collection.stream import WORLD_SEED, world
+from ttmrpp.fileio import read_jsonl
 
 RECORD_KEYS = (
     "id",
@@ -260,12 +261,4 @@ def _write_artists(path: Path, cfg: CatalogConfig) -> None:
 
 def read_manifest(path: Path) -> list[dict]:
     """Records of a manifest.jsonl, with a clear error for a malformed line."""
-    out = []
-    for n, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{n}: not a JSON record ({err.msg})") from err
-    return out
+    return read_jsonl(path)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ttmrpp.fileio import read_jsonl
+
 GENERATORS = ("template", "base", "lora")
 
 
@@ -131,19 +133,7 @@ def record_tags(record: dict[str, Any]) -> list[str]:
 def _read_manifest(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"manifest not found: {path}")
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not a JSON line ({e.msg})") from e
-            if not isinstance(rec, dict):
-                raise ValueError(f"{path}:{n}: a manifest line must be a JSON object")
-            records.append(rec)
-    return records
+    return read_jsonl(path)
 
 
 def _read_partial(path: Path, records: list[dict[str, Any]]) -> dict[int, str]:
