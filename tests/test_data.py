@@ -97,6 +97,24 @@ def test_manifest_source_skips_undecodable_and_mixture_weights(tmp_path):
         Mixture([(Const("a"), 0.0)])
 
 
+def test_manifest_source_cache_gives_the_same_clips(tmp_path):
+    for i in range(3):
+        sf.write(str(tmp_path / f"{i}.wav"), music_like(3.0, seed=i), 22050)
+    recs = [{"id": str(i), "audio": str(tmp_path / f"{i}.wav")} for i in range(3)]
+    plain, cached = (
+        ManifestSource(recs, 22050, 1.0, seed=3),
+        ManifestSource(recs, 22050, 1.0, seed=3, cache_bytes=2**30),
+    )
+    a = [next(iter(plain)) for _ in range(12)]
+    b = [next(iter(cached)) for _ in range(12)]
+    assert all(np.array_equal(x[0], y[0]) and x[1] == y[1] for x, y in zip(a, b, strict=True))
+    assert len(cached.cache) == 3 and not plain.cache
+    small = ManifestSource(recs, 22050, 1.0, seed=3, cache_bytes=3 * 22050 * 4)  # one track
+    for _ in range(12):
+        next(iter(small))
+    assert len(small.cache) == 1
+
+
 def test_random_clip_pads_and_crops():
     rng = random.Random(0)
     assert random_clip(np.ones(10, np.float32), 16, rng).tolist() == [1] * 10 + [0] * 6

@@ -1,46 +1,99 @@
 import json
 
+import pytest
 import soundfile as sf
+import torch
 from conftest import music_like
 
+import ttmrpp
 from train import evaluate
+from ttmrpp.cli import main as cli
+from ttmrpp.evaluation import known_artists, table_row
+
+ARTISTS = ["Ada Vale", "Bo Crane", "Cy Moss", "Di Fern"]
+SIMILAR = {"Ada Vale": ["Bo Crane"], "Bo Crane": ["Ada Vale"], "Cy Moss": ["Di Fern"],
+           "Di Fern": ["Cy Moss"]}  # fmt: skip
 
 
-def test_evaluate_runs_all_protocols(tmp_path):
-    (tmp_path / "audio").mkdir()
-    genres = ["rock", "jazz"]
-    artists = ["Ada Vale", "Bo Crane", "Cy Moss", "Di Fern"]
-    similar = {
-        "Ada Vale": ["Bo Crane"],
-        "Bo Crane": ["Ada Vale"],
-        "Cy Moss": ["Di Fern"],
-        "Di Fern": ["Cy Moss"],
-    }
-    with (tmp_path / "bench.jsonl").open("w") as f:
-        for i in range(24):
-            artist = artists[i % 4]
-            genre = genres[0] if artist in ("Ada Vale", "Bo Crane") else genres[1]
-            sf.write(str(tmp_path / "audio" / f"{i}.wav"), music_like(2.0, 22050, seed=i), 22050)
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    (root / "audio").mkdir()
+    with (root / "bench.jsonl").open("w") as f:
+        for i in range(26):
+            artist = ARTISTS[i % 4]
+            genre = "rock" if artist in ("Ada Vale", "Bo Crane") else "jazz"
+            sf.write(str(root / "audio" / f"{i}.wav"), music_like(2.0, 22050, seed=i), 22050)
             rec = {
-                "id": str(i), "audio": f"audio/{i}.wav", "split": "test",
+                "id": str(i), "audio": f"audio/{i}.wav", "split": "test" if i < 24 else "train",
                 "tags": {"genre": [genre], "mood": ["calm" if i % 2 else "energetic"]},
-                "title": f"Song {i}", "artist": artist, "album": "A",
-                "similar_artists": similar[artist], "captions": [f"a {genre} song number {i % 6}"],
+                "title": f"Song {i}", "artist": artist if i < 24 else ARTISTS[i % 2],
+                "album": "A", "similar_artists": SIMILAR[artist],
+                "captions": [f"a {genre} song number {i % 6}"],
             }  # fmt: skip
             f.write(json.dumps(rec) + "\n")
+    return root / "bench.jsonl"
+
+
+def test_evaluate_runs_all_protocols(bench, tmp_path):
     out = evaluate.main(
-        [
-            "--model",
-            "ttmrpp-tiny",
-            "--manifest",
-            str(tmp_path / "bench.jsonl"),
-            "--out",
-            str(tmp_path / "r.json"),
-        ]
+        ["ttmrpp-tiny", "--manifest", str(bench), "--out", str(tmp_path / "r.json")]
     )
     assert out["tracks"] == 24 and out["caption"]["queries"] == 12
     assert 0 <= out["caption"]["R@10"] <= 100 and out["caption"]["median_rank"] >= 1
     assert out["tag"]["tags"] == 4 and 0 <= out["tag"]["ROC-AUC"] <= 1
-    assert out["track_similarity"]["triplets"] == 24
-    assert 0 <= out["artist_similarity"]["nDCG@200"] <= 1
+    # Two artists (Ada Vale, Bo Crane) have training-split tracks: they are the known ones.
+    assert out["known_artist_tracks"] == 12
+    assert out["metadata"]["all"]["queries"] == 24 and out["metadata"]["known"]["queries"] == 12
+    assert out["track_similarity"]["all"]["triplets"] == 24
+    assert out["track_similarity"]["known"]["triplets"] == 12
+    artist = out["artist_similarity"]
+    assert artist["candidates"] == 4 and artist["known"]["artists"] == 2
+    assert 0 <= artist["known"]["nDCG@200"] <= 1
+    assert out["row"] == table_row(out) and out["row"]["tag ROC-AUC"] == out["tag"]["ROC-AUC"]
     assert json.loads((tmp_path / "r.json").read_text())["tracks"] == 24
+
+
+def test_known_artists_are_those_outside_the_test_split():
+    recs = [
+        {"artist": "A", "split": "train"},
+        {"artist": "B", "split": "test"},
+        {"artist": "C", "split": "valid"},
+    ]
+    assert known_artists(recs) == {"A", "C"}
+
+
+def test_evaluate_cli_accepts_folders_and_official_checkpoints(bench, tmp_path, capsys):
+    torch.manual_seed(0)
+    model = ttmrpp.create_model("ttmrpp-tiny")
+    model.save_pretrained(tmp_path / "folder")
+    state = {"epoch": 1, "state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}
+    torch.save(state, tmp_path / "official.pth")
+    rows = []
+    for spec in (str(tmp_path / "folder"), str(tmp_path / "official.pth")):
+        args = [spec, "--manifest", str(bench), "--official-config", "ttmrpp-tiny"]
+        assert cli(["evaluate", *args]) == 0
+        rows.append(json.loads(capsys.readouterr().out)["row"])
+    assert rows[0] == pytest.approx(rows[1])  # the same weights in both layouts
+
+
+def test_evaluate_cli_refuses_bad_checkpoints(bench, tmp_path, capsys):
+    (tmp_path / "broken.pth").write_bytes(b"not a checkpoint")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "half").mkdir()
+    ttmrpp.create_model("ttmrpp-tiny").save_pretrained(tmp_path / "half")
+    weights = tmp_path / "half" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    for spec, message in [
+        (tmp_path / "broken.pth", "not a readable torch checkpoint"),
+        (tmp_path / "notes.txt", "expected a model folder"),
+        (tmp_path / "half", "corrupt or truncated"),
+        (tmp_path / "missing", "no such model folder"),
+    ]:
+        assert cli(["evaluate", str(spec), "--manifest", str(bench)]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_table_row_handles_missing_protocols():
+    row = table_row({"tag": {"ROC-AUC": 0.9, "PR-AUC": 0.5}})
+    assert row["tag ROC-AUC"] == 0.9 and row["caption R@10"] is None

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -91,6 +92,31 @@ def test_load_model_errors(tmp_path):
         ttmrpp.load_model(tmp_path / "empty")
     with pytest.raises(FileNotFoundError):
         ttmrpp.load_model(tmp_path / "nope" / "deeper" / "x")
+
+
+def test_corrupt_or_mismatched_checkpoints_give_clear_errors(tmp_path, tiny_model):
+    good = tmp_path / "good"
+    tiny_model.save_pretrained(good)
+    truncated = tmp_path / "truncated"
+    tiny_model.save_pretrained(truncated)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ttmrpp.CheckpointError, match="corrupt or truncated"):
+        ttmrpp.load_model(truncated)
+    (truncated / "config.json").write_text("{not json")
+    with pytest.raises(ttmrpp.CheckpointError, match="not a valid model config"):
+        ttmrpp.load_model(truncated)
+    wrong = tmp_path / "wrong"
+    tiny_model.save_pretrained(wrong)
+    cfg = json.loads((wrong / "config.json").read_text())
+    cfg["embed_dim"] = 64
+    (wrong / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ttmrpp.CheckpointError, match="do not match the architecture"):
+        ttmrpp.load_model(wrong)
+    (tmp_path / "x.pth").write_bytes(b"\x80garbage")
+    with pytest.raises(ttmrpp.CheckpointError, match="not a readable torch checkpoint"):
+        ttmrpp.load_official_checkpoint(tmp_path / "x.pth", config="ttmrpp-tiny")
+    assert ttmrpp.load_model(good).encode_text(["ok"]).shape == (1, 128)
 
 
 def test_embeddings_unit_norm_and_batch_independent(tiny_model):

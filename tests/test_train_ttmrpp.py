@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+import torch
 from conftest import REPO, music_like
 
 import ttmrpp
@@ -59,6 +60,28 @@ def test_single_process_trains_checkpoints_and_resumes(manifest, tmp_path):
     # Resume: a longer run continues from step 8 instead of starting over.
     result = train_ttmrpp.main(common(manifest, tmp_path, 10))
     assert [h["step"] for h in result["history"]] == [9, 10]
+
+
+def test_interrupted_run_resumes_to_the_same_step_count(manifest, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_loss = train_ttmrpp.infonce_loss
+
+    def crashing_loss(**kw):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # Ctrl-C during step 5; the checkpoint of step 3 survives
+        return real_loss(**kw)
+
+    monkeypatch.setattr(train_ttmrpp, "infonce_loss", crashing_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train_ttmrpp.main(common(manifest, tmp_path, 7))
+    assert not (tmp_path / "model").exists()
+    monkeypatch.setattr(train_ttmrpp, "infonce_loss", real_loss)
+    result = train_ttmrpp.main(common(manifest, tmp_path, 7))
+    assert [h["step"] for h in result["history"]] == [4, 5, 6, 7]
+    state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=False)
+    assert state["step"] == 7 and state["scheduler"]["last_epoch"] == 7
+    assert (tmp_path / "model" / "model.safetensors").is_file()
 
 
 def test_text_source_switch_is_validated(manifest, tmp_path):

@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
     p.add_argument("--min-lr-ratio", type=float, default=0.01, help="cosine floor / peak")
     p.add_argument("--clip-seconds", type=float, help="override the config's clip length")
+    p.add_argument(
+        "--audio-cache-gb", type=float, default=4.0, help="decoded manifest audio kept in memory"
+    )
     p.add_argument("--out", type=Path, required=True, help="run folder")
     p.add_argument("--save-every", type=int, default=200, help="checkpoint interval (steps)")
     p.add_argument("--log-every", type=int, default=10)
@@ -92,7 +95,13 @@ def build_sources(args, sample_rate: int, clip_seconds: float, seed: int) -> Mix
                 records = read_jamendo_tsv(path, args.audio_dir)
             else:
                 raise SystemExit(f"--data {spec}: expected world, .jsonl, .csv or .tsv")
-            source = ManifestSource(records, sample_rate, clip_seconds, seed=s)
+            source = ManifestSource(
+                records,
+                sample_rate,
+                clip_seconds,
+                seed=s,
+                cache_bytes=int(args.audio_cache_gb * 2**30),
+            )
         sources.append((source, weight))
     return Mixture(sources, seed=seed)
 

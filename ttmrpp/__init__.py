@@ -12,7 +12,7 @@ from ttmrpp.audio import SAMPLE_RATE, AudioDecodeError, load_audio
 from ttmrpp.checkpoint import load_official_checkpoint
 from ttmrpp.config import ModelConfig, get_config, list_configs
 from ttmrpp.embed import embed_audio_files, embed_waveform
-from ttmrpp.model import TTMRPP, create_model, load_model
+from ttmrpp.model import TTMRPP, CheckpointError, create_model, load_model
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,7 @@ __all__ = [
     "SAMPLE_RATE",
     "TTMRPP",
     "AudioDecodeError",
+    "CheckpointError",
     "ModelConfig",
     "create_model",
     "embed_audio_files",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch
 
 from ttmrpp.config import get_config
-from ttmrpp.model import TTMRPP
+from ttmrpp.model import TTMRPP, CheckpointError
 
 # Keys in the authors' file that our model does not hold: a duplicate of `logit_scale` kept by
 # their loss module, and a buffer older transformers versions saved.
@@ -41,10 +41,18 @@ def load_official_checkpoint(
     strictly, so any missing or unexpected key is an error. The roberta-base tokenizer is
     fetched from the hub on first `encode_text` (it is not part of the file).
     """
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # pickle/zip errors of a damaged or foreign file
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, Mapping):
-        raise ValueError(f"{path}: not a TTMR++ checkpoint (no state_dict)")
+        raise CheckpointError(f"{path}: not a TTMR++ checkpoint (no state_dict)")
     model = TTMRPP(get_config(config))
-    model.load_state_dict(clean_state_dict(state), strict=True)
+    try:
+        model.load_state_dict(clean_state_dict(state), strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: does not match the {config} architecture ({e})") from e
     return model.to(device).eval()

@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.commands.catalog",
     "ttmrpp.commands.caption",
     "ttmrpp.commands.app",
+    "ttmrpp.commands.evaluate",
 ]
 
 

@@ -122,7 +122,9 @@ def random_clip(wav: np.ndarray, n: int, rng: random.Random) -> np.ndarray:
 class ManifestSource:
     """Endless random clips from a list of records with audio files.
 
-    Undecodable files are skipped (and remembered in `failures`), never fatal.
+    Undecodable files are skipped (and remembered in `failures`), never fatal. Decoded tracks
+    are kept in memory up to `cache_bytes` (float32 after scaling), so a small training
+    manifest is decoded once instead of once per clip.
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class ManifestSource:
         clip_seconds: float,
         seed: int = 0,
         split: str | None = "train",
+        cache_bytes: int = 0,
     ) -> None:
         self.records = [
             r
@@ -143,6 +146,17 @@ class ManifestSource:
         self.sample_rate, self.n = sample_rate, int(round(clip_seconds * sample_rate))
         self.rng = random.Random(seed)
         self.failures: dict[str, str] = {}
+        self.cache: dict[str, np.ndarray] = {}
+        self.cache_bytes, self._cached = cache_bytes, 0
+
+    def _waveform(self, path: str) -> np.ndarray:
+        wav = self.cache.get(path)
+        if wav is None:
+            wav = rescale_minmax(load_audio(path, self.sample_rate)).astype(np.float32)
+            if self._cached + wav.nbytes <= self.cache_bytes:
+                self.cache[path] = wav
+                self._cached += wav.nbytes
+        return wav
 
     def __iter__(self) -> Iterator[Item]:
         while True:
@@ -152,11 +166,11 @@ class ManifestSource:
                     raise RuntimeError("no audio file in the manifest could be decoded")
                 continue
             try:
-                wav = load_audio(rec["audio"], self.sample_rate)
+                wav = self._waveform(rec["audio"])
             except AudioDecodeError as exc:
                 self.failures[rec["audio"]] = str(exc)
                 continue
-            yield random_clip(rescale_minmax(wav), self.n, self.rng), rec
+            yield random_clip(wav, self.n, self.rng), rec
 
 
 class GeneratorSource:

@@ -151,17 +151,24 @@ def triplet_accuracy(anchors, candidates_a, candidates_b, a_is_closer: Sequence[
     return float(np.mean(pick_a == np.asarray(a_is_closer, dtype=bool)))
 
 
-def artist_ndcg(queries, prototypes, adjacency, k: int = 200) -> float:
+def artist_ndcg(
+    queries, prototypes, adjacency, k: int = 200, rows: Sequence[int] | None = None
+) -> float:
     """Artist similarity: nDCG@k of ranking artist prototypes for `similar with artist X` queries.
 
     Args:
         queries: [A, D] text embeddings of each artist's query.
         prototypes: [A, D] mean audio embedding of each artist's tracks.
         adjacency: [A, A] 0/1 artist-similarity graph (the diagonal is ignored).
+        rows: only these query artists count (all artists stay candidates); None for all.
     """
     scores = _as_numpy(queries) @ _as_numpy(prototypes).T
     truth = _as_numpy(adjacency).astype(float).copy()
     np.fill_diagonal(truth, 0)
     np.fill_diagonal(scores, scores.min() - 1)  # the query artist itself is not a result
-    has_neighbours = truth.sum(1) > 0
-    return float(ndcg_score(truth[has_neighbours], scores[has_neighbours], k=k))
+    keep = truth.sum(1) > 0
+    if rows is not None:
+        keep &= np.isin(np.arange(len(truth)), np.asarray(rows, dtype=int))
+    if not keep.any():
+        raise ValueError("no query artist has a similar artist among the candidates")
+    return float(ndcg_score(truth[keep], scores[keep], k=k))

@@ -170,6 +170,10 @@ def create_model(config_name: str | ModelConfig, pretrained_text: bool | None = 
     return TTMRPP(config).eval()
 
 
+class CheckpointError(ValueError):
+    """A model folder or checkpoint file that exists but cannot be loaded."""
+
+
 def load_model(path_or_hub_id: str | os.PathLike, device: str | torch.device = "cpu") -> TTMRPP:
     """Load a model folder (`model.safetensors` + `config.json`) or a Hugging Face hub repo."""
     from safetensors.torch import load_file
@@ -184,13 +188,25 @@ def load_model(path_or_hub_id: str | os.PathLike, device: str | torch.device = "
     for name in (WEIGHTS_NAME, CONFIG_NAME):
         if not (path / name).is_file():
             raise FileNotFoundError(f"{path}: missing {name}")
-    config = ModelConfig.from_dict(json.loads((path / CONFIG_NAME).read_text()))
+    try:
+        config = ModelConfig.from_dict(json.loads((path / CONFIG_NAME).read_text()))
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path / CONFIG_NAME}: not a valid model config ({e})") from e
     config.text_pretrained = False
     tokenizer = None
     if (path / TOKENIZER_DIR).is_dir():
         tokenizer = load_tokenizer(path / TOKENIZER_DIR)
     model = TTMRPP(config, tokenizer=tokenizer)
-    model.load_state_dict(load_file(str(path / WEIGHTS_NAME)), strict=True)
+    try:
+        state = load_file(str(path / WEIGHTS_NAME))
+    except Exception as e:  # safetensors raises its own SafetensorError for a damaged file
+        raise CheckpointError(f"{path / WEIGHTS_NAME}: corrupt or truncated ({e})") from e
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{path}: the weights do not match the architecture in {CONFIG_NAME} ({e})"
+        ) from e
     return model.to(device).eval()
 
 
