@@ -119,6 +119,23 @@ def test_corrupt_or_mismatched_checkpoints_give_clear_errors(tmp_path, tiny_mode
     assert ttmrpp.load_model(good).encode_text(["ok"]).shape == (1, 128)
 
 
+def test_float16_export_halves_the_file_and_keeps_embeddings(tmp_path, tiny_model):
+    from train import export_model
+
+    tiny_model.save_pretrained(tmp_path / "full")
+    info = export_model.main([str(tmp_path / "full"), str(tmp_path / "half"), "--fp16"])
+    full = (tmp_path / "full" / "model.safetensors").stat().st_size
+    half = (tmp_path / "half" / "model.safetensors").stat().st_size
+    assert half < 0.55 * full and info["fp16"]
+    a, b = ttmrpp.load_model(tmp_path / "full"), ttmrpp.load_model(tmp_path / "half")
+    assert all(p.dtype != torch.float16 for p in b.parameters())
+    wav = torch.from_numpy(music_like(3.0, 22050, seed=1)).float()[None]
+    cos = (a.encode_audio(wav) * b.encode_audio(wav)).sum()
+    assert cos > 0.999
+    cos = (a.encode_text(["calm piano"]) * b.encode_text(["calm piano"])).sum()
+    assert cos > 0.999
+
+
 def test_embeddings_unit_norm_and_batch_independent(tiny_model):
     clips = torch.from_numpy(
         np.stack([music_like(2.0, seed=s) * g for s, g in [(1, 1.0), (2, 0.01), (3, 0.5)]])

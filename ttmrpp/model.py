@@ -115,13 +115,26 @@ class TTMRPP(nn.Module):
         }
 
     # -- persistence --------------------------------------------------------------------
-    def save_pretrained(self, directory: str | os.PathLike) -> Path:
-        """Write `model.safetensors`, `config.json` and the tokenizer; each file atomically."""
+    def save_pretrained(
+        self, directory: str | os.PathLike, dtype: torch.dtype | None = None
+    ) -> Path:
+        """Write `model.safetensors`, `config.json` and the tokenizer; each file atomically.
+
+        Args:
+            dtype: store the float32 weights in this dtype (e.g. torch.float16 halves the
+                file); `load_model` always returns the model in its own dtypes.
+        """
         from safetensors.torch import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        state = {
+            k: (v.to(dtype) if dtype is not None and v.dtype == torch.float32 else v)
+            .detach()
+            .cpu()
+            .contiguous()
+            for k, v in self.state_dict().items()
+        }
         atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p)))
         try:
             tokenizer = self.tokenizer
