@@ -46,6 +46,7 @@ def common(manifest, out, steps):
         "--config", "ttmrpp-tiny", "--data", str(manifest), "--steps", str(steps),
         "--batch-size", "4", "--lr", "3e-3", "--text-lr", "1e-3", "--warmup", "1",
         "--save-every", "3", "--log-every", "1", "--out", str(out), "--threads", "1",
+        "--max-text-tokens", "24", "--text-trainable-layers", "1",
     ]  # fmt: skip
 
 
@@ -82,6 +83,17 @@ def test_interrupted_run_resumes_to_the_same_step_count(manifest, tmp_path, monk
     state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=False)
     assert state["step"] == 7 and state["scheduler"]["last_epoch"] == 7
     assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+def test_text_layers_freeze_from_the_bottom():
+    model = ttmrpp.create_model("ttmrpp-tiny")
+    n_layers = model.text_encoder.config.num_hidden_layers
+    frozen = train_ttmrpp.freeze_text_layers(model, 1)
+    trainable = {n for n, p in model.text_encoder.named_parameters() if p.requires_grad}
+    assert frozen > 0 and trainable
+    assert all(f"layer.{n_layers - 1}." in n for n in trainable)
+    assert not any("embeddings" in n for n in trainable)
+    assert all(p.requires_grad for p in model.audio_encoder.parameters())
 
 
 def test_text_source_switch_is_validated(manifest, tmp_path):

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -52,6 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (audio side)")
     p.add_argument("--text-lr", type=float, default=5e-5, help="peak learning rate, text tower")
     p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument(
+        "--max-text-tokens", type=int, help="cut training texts here (default: the config's)"
+    )
+    p.add_argument(
+        "--text-trainable-layers",
+        type=int,
+        help="fine-tune only the top N transformer layers of the text tower (default: all); "
+        "the embeddings and lower layers stay frozen, which saves most of the text backward",
+    )
     p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
     p.add_argument("--min-lr-ratio", type=float, default=0.01, help="cosine floor / peak")
     p.add_argument("--clip-seconds", type=float, help="override the config's clip length")
@@ -116,6 +126,27 @@ def batches(mixture: Mixture, batch_size: int, text_sources, seed: int):
         yield audio, texts
 
 
+def freeze_text_layers(model, trainable: int) -> int:
+    """Freeze the text tower's embeddings and all but its top `trainable` layers.
+
+    Returns the number of frozen parameter tensors.
+    """
+    layer_of = {}
+    for name, _ in model.text_encoder.named_parameters():
+        m = re.search(r"\blayers?\.(\d+)\.", name)
+        layer_of[name] = int(m.group(1)) if m else None
+    n_layers = 1 + max((i for i in layer_of.values() if i is not None), default=-1)
+    first_trained = max(0, n_layers - trainable)
+    frozen = 0
+    for name, p in model.text_encoder.named_parameters():
+        layer = layer_of[name]
+        keep = layer is not None and layer >= first_trained
+        if not keep and (layer is not None or "embed" in name):
+            p.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
 def save_checkpoint(out: Path, model, optimizer, scheduler, step: int, args) -> None:
     """Whole checkpoint folder written beside the old one, then swapped in."""
     tmp, final, old = out / f".{CHECKPOINT}.tmp", out / CHECKPOINT, out / f".{CHECKPOINT}.old"
@@ -163,7 +194,11 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = model.config
     clip_seconds = args.clip_seconds or cfg.clip_seconds
 
-    text_params = [p for n, p in model.named_parameters() if n.startswith("text_encoder.")]
+    if args.text_trainable_layers is not None:
+        freeze_text_layers(model, args.text_trainable_layers)
+    text_params = [
+        p for n, p in model.named_parameters() if n.startswith("text_encoder.") and p.requires_grad
+    ]
     other = [p for n, p in model.named_parameters() if not n.startswith("text_encoder.")]
     optimizer = torch.optim.AdamW(
         [{"params": other, "lr": args.lr}, {"params": text_params, "lr": args.text_lr}],
@@ -195,7 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     while step < args.steps:
         audio, texts = next(stream)
-        out = model(audio.to(accelerator.device), texts)
+        tokens = unwrapped.tokenize(texts, max_length=args.max_text_tokens)
+        out = model(audio.to(accelerator.device), tokens)
         global_batch = len(gather_features(out["audio_features"].detach()))
         loss = infonce_loss(**out)
         optimizer.zero_grad(set_to_none=True)

@@ -70,14 +70,16 @@ class TTMRPP(nn.Module):
     def device(self) -> torch.device:
         return self.logit_scale.device
 
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def tokenize(self, texts: list[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """Token ids and mask, padded to the longest text, cut at `max_length` tokens
+        (default: the config's)."""
         if isinstance(texts, str):
             texts = [texts]
         batch = self.tokenizer(
             list(texts),
             padding="longest",
             truncation=True,
-            max_length=self.config.max_length,
+            max_length=max_length or self.config.max_length,
             return_tensors="pt",
         )
         return {k: batch[k].to(self.device) for k in ("input_ids", "attention_mask")}
