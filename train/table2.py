@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -75,10 +76,12 @@ def prepare(out: Path, train_tracks: int) -> tuple[Path, Path]:
     return bench, captioned
 
 
-def run_logged(cmd: list[str], log: Path) -> None:
+def run_logged(cmd: list[str], log: Path, threads: int = 0) -> None:
+    """Run a step, its output appended to `log`; `threads` caps its CPU threads (0: all)."""
     print("+", " ".join(cmd), flush=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else None
     with log.open("a") as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
+        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
 
 
 def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: Path) -> dict:
@@ -92,36 +95,26 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
         else:
             model = str(run_dir / "model")
             if not (run_dir / "model" / "config.json").is_file():
-                run_logged(
-                    [
-                        sys.executable,
-                        "-m",
-                        "train.train_ttmrpp",
-                        "--config",
-                        args.config,
-                        "--data",
-                        str(train_manifest),
-                        "--text-sources",
-                        row,
-                        "--steps",
-                        str(args.steps),
-                        "--batch-size",
-                        str(args.batch_size),
-                        "--clip-seconds",
-                        str(args.clip_seconds),
-                        "--lr",
-                        str(args.lr),
-                        "--text-lr",
-                        str(args.text_lr),
-                        "--warmup",
-                        str(args.warmup),
-                        "--seed",
-                        str(seed),
-                        "--out",
-                        str(run_dir),
-                    ],  # fmt: skip
-                    run_dir / "train.log",
-                )
+                flags = {
+                    "--config": args.config,
+                    "--data": train_manifest,
+                    "--text-sources": row,
+                    "--steps": args.steps,
+                    "--batch-size": args.batch_size,
+                    "--clip-seconds": args.clip_seconds,
+                    "--lr": args.lr,
+                    "--text-lr": args.text_lr,
+                    "--warmup": args.warmup,
+                    "--max-text-tokens": args.max_text_tokens,
+                    "--text-trainable-layers": args.text_trainable_layers,
+                    "--threads": args.threads,
+                    "--seed": seed,
+                    "--out": run_dir,
+                }
+                cmd = [sys.executable, "-m", "train.train_ttmrpp"]
+                for flag, value in flags.items():
+                    cmd += [flag, str(value)]
+                run_logged(cmd, run_dir / "train.log", args.threads)
         run_logged(
             [
                 sys.executable,
@@ -137,6 +130,7 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
                 str(result),
             ],  # fmt: skip
             run_dir / "eval.log",
+            args.threads,
         )
     return json.loads(result.read_text())
 
