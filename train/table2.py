@@ -8,7 +8,8 @@ Steps (each is skipped when its output exists, so an interrupted run resumes):
    artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper;
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
    the `random` row evaluates untrained models;
-4. `table.md` and `results.json`: mean and spread (max - min) over seeds of every cell.
+4. `table.md` and `results.json`: mean, min and max over seeds of every cell, and whether
+   each trend of the paper holds by more than the seed-to-seed spread.
 """
 
 from __future__ import annotations
@@ -135,38 +136,72 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
     return json.loads(result.read_text())
 
 
+# (from row, to row, cells the paper says the added text source should raise)
+TRENDS = [
+    ("tag", "tag,caption", ["caption R@10"]),
+    ("tag,caption", "tag,caption,meta", ["track triplet acc", "metadata R@10"]),
+    ("tag,caption,meta", "tag,caption,meta,sim", ["artist nDCG@200"]),
+]
+
+
 def summarize(results: dict[str, list[dict]]) -> tuple[dict, str]:
-    """Mean and spread (max - min over seeds) of every headline cell; a markdown table."""
+    """Mean, min and max over seeds of every headline cell, the trend checks, and markdown."""
     import numpy as np
 
-    summary = {}
+    cells: dict[str, dict] = {}
     for row, runs in results.items():
-        cells = {}
+        cells[row] = {}
         for key in runs[0]["row"]:
             values = [r["row"][key] for r in runs if r["row"][key] is not None]
             if values:
-                cells[key] = {
+                cells[row][key] = {
                     "mean": float(np.mean(values)),
-                    "spread": float(np.ptp(values)),
+                    "min": float(np.min(values)),
+                    "max": float(np.max(values)),
                     "values": values,
                 }
-        summary[row] = cells
-    keys = list(next(iter(summary.values())))
-    lines = [
-        "| text sources | " + " | ".join(keys) + " |",
-        "|---|" + "---:|" * len(keys),
-    ]
-    for row, cells in summary.items():
+    keys = list(next(iter(cells.values())))
+    lines = ["| text sources | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for row, row_cells in cells.items():
         fmt = []
         for k in keys:
-            c = cells.get(k)
-            if c is None:
-                fmt.append("–")
-                continue
-            scale = 1 if "R@" in k else 1
-            fmt.append(f"{c['mean'] * scale:.3g} ± {c['spread'] / 2 * scale:.2g}")
+            c = row_cells.get(k)
+            fmt.append(
+                "–" if c is None else f"{c['mean']:.3g} <sub>[{c['min']:.3g}, {c['max']:.3g}]</sub>"
+            )
         lines.append(f"| {ROW_NAMES.get(row, row)} | " + " | ".join(fmt) + " |")
-    return summary, "\n".join(lines) + "\n"
+    trends = []
+    for before, after, keys_up in TRENDS:
+        if before not in cells or after not in cells:
+            continue
+        for k in keys_up:
+            a, b = cells[before].get(k), cells[after].get(k)
+            if a is None or b is None:
+                continue
+            spread = max(a["max"] - a["min"], b["max"] - b["min"])
+            delta = b["mean"] - a["mean"]
+            trends.append(
+                {
+                    "from": before,
+                    "to": after,
+                    "cell": k,
+                    "delta": delta,
+                    "seed_spread": spread,
+                    "holds": bool(delta > spread),
+                    "separated": bool(b["min"] > a["max"]),
+                }
+            )
+    lines += [
+        "",
+        "| change | cell | Δ mean | seed spread | holds (Δ > spread) |",
+        "|---|---|---:|---:|---|",
+    ]
+    for t in trends:
+        lines.append(
+            f"| {ROW_NAMES[t['from']]} → {ROW_NAMES[t['to']]} | {t['cell']} | "
+            f"{t['delta']:+.3g} | {t['seed_spread']:.3g} | {'yes' if t['holds'] else 'no'} |"
+        )
+    return {"cells": cells, "trends": trends}, "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict:
