@@ -59,7 +59,7 @@ def test_official_loader_is_strict(tmp_path, tiny_model):
     state.pop("audio_projector.1.weight")
     path = tmp_path / "bad.pth"
     torch.save({"epoch": 0, "state_dict": state, "optimizer": {}}, path)
-    with pytest.raises(RuntimeError, match="Missing key"):
+    with pytest.raises(ttmrpp.CheckpointError, match="Missing key"):
         ttmrpp.load_official_checkpoint(path, config="ttmrpp-tiny")
 
 
