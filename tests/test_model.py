@@ -9,6 +9,7 @@ from conftest import music_like
 
 import ttmrpp
 from ttmrpp.checkpoint import clean_state_dict
+from ttmrpp.loss import InfoNCELoss
 from ttmrpp.model import parameter_count
 
 
@@ -162,7 +163,7 @@ def test_forward_returns_loss_arguments(tiny_model):
     out = tiny_model(torch.from_numpy(music_like(2.0))[None].repeat(2, 1), ["a", "b"])
     assert set(out) == {"audio_features", "text_features", "logit_scale"}
     assert out["logit_scale"].item() == pytest.approx(math.log(10))
-    loss = ttmrpp.loss.InfoNCELoss()(**out)
+    loss = InfoNCELoss()(**out)
     assert torch.isfinite(loss)
 
 
