@@ -1,4 +1,5 @@
-"""Small rendered test clips for the tagger tests (pretty_midi + tinysoundfont, TimGM6mb.sf2)."""
+"""Small rendered test clips for the tagger tests (pretty_midi + tinysoundfont, TimGM6mb.sf2),
+and randomly initialised tagger weights in the published layout."""
 
 from __future__ import annotations
 
@@ -212,3 +213,17 @@ def write_demo_world(root, per_style: int = 12, seconds: float = 12.0, test_shar
                          "split": split, "tags": tags})  # fmt: skip
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root / "manifest.jsonl"
+
+
+def save_random_weights(root: Path, dataset: str, model: str, seed: int = 0) -> Path:
+    """A randomly initialised tagger saved as `root/<dataset>/<model>/best_model.pth` (the
+    published layout; loads strictly). Returns the file."""
+    import torch
+
+    from ttmrpp.taggers import build_model
+
+    torch.manual_seed(seed)
+    folder = Path(root) / dataset / model
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(build_model(model, dataset=dataset).state_dict(), folder / "best_model.pth")
+    return folder / "best_model.pth"

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from ttmrpp.cli import main
+from ttmrpp.taggers import readable_tag
 from ttmrpp.taggers.batch import read_results, results_stem
 from ttmrpp.taggers.compare import confidence_stats, jaccard_matrix
 
@@ -131,3 +132,37 @@ def test_read_results_keeps_the_latest_day(tmp_path):
     (tmp_path / "results_jamendo_x_20260101.json").write_text("{")
     with pytest.raises(ValueError, match="not a tagger results file"):
         read_results(tmp_path)
+
+
+def test_tag_caption_writes_a_caption_per_file_from_its_top_tags(audio_folder, tmp_path, capsys):
+    from tests.tagger_clips import save_random_weights
+
+    save_random_weights(tmp_path / "w", "jamendo", "musicnn")
+    out = tmp_path / "results"
+    argv = ["tag", str(audio_folder), "--models", "musicnn", "--top-k", "3", "--out", str(out)]
+    argv += ["--weights-dir", str(tmp_path / "w"), "--offline"]
+    assert main(argv) == 0
+    stem = out / results_stem("jamendo", "musicnn", dt.date.today())
+    plain = json.loads(stem.with_suffix(".json").read_text())
+    assert plain["captioner"] is None and "caption" not in plain["results"][0]
+    assert "caption" not in (out / f"{stem.name}.csv").read_text().splitlines()[0]
+
+    assert main(argv + ["--caption", "template"]) == 0  # earlier results had no captions: rerun
+    assert "musicnn: wrote" in capsys.readouterr().out
+    data = json.loads(stem.with_suffix(".json").read_text())
+    assert data["captioner"] == "template" and len(data["results"]) == 3
+    for row in data["results"]:
+        words = [readable_tag(t["tag"]) for t in row["tags"]]
+        assert row["caption"] == f"This music features {', '.join(words[:-1])} and {words[-1]}."
+    rows = list(csv.DictReader((out / f"{stem.name}.csv").open()))
+    assert len(rows) == 3 * 3 + 1 and rows[0]["caption"] == data["results"][0]["caption"]
+    assert rows[-1]["file"] == "corrupt.mp3" and rows[-1]["caption"] == ""
+
+    assert main(argv + ["--caption", "template"]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_tag_caption_rejects_unknown_generators(audio_folder, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["tag", str(audio_folder), "--out", str(tmp_path), "--caption", "gpt"])
+    assert "invalid choice: 'gpt'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ttmrpp.taggers import load_tagger
+from ttmrpp.taggers import load_audio_16k, load_tagger
 from ttmrpp.taggers.vocab import map_tags
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,3 +123,42 @@ def test_auc_scores_skip_tags_without_both_classes():
     inverted = script.auc_scores(y, 1 - y)
     assert inverted["roc_auc"] == 0.0
     assert script.auc_scores(y[:, 1:], np.ones((4, 2)))["roc_auc"] is None
+
+
+@pytest.mark.slow
+def test_bench_trains_and_scores_another_catalogs_test_split(manifest, tmp_path, capsys):
+    """bench/tagger_training.py: train on one catalog, score the test split of another whose
+    ids collide with the first (its audio must not be taken from the first's cache)."""
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    other = tmp_path / "other"
+    (other / "audio").mkdir(parents=True)
+    held_out = []
+    for row in rows[:6]:  # same ids as training tracks, the audio of the opposite kind
+        swap = next(r for r in rows if r["id"][:4] != row["id"][:4])
+        wave, sr = sf.read(manifest.parent / swap["audio"])
+        sf.write(other / "audio" / f"{row['id']}.wav", wave, sr)
+        held_out.append(
+            {**swap, "id": row["id"], "audio": f"audio/{row['id']}.wav", "split": "test"}
+        )
+    (other / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in held_out))
+
+    spec = importlib.util.spec_from_file_location("bench_tt", REPO / "bench" / "tagger_training.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench"
+    argv = ["--train-manifest", str(manifest), "--test-manifest", str(other / "manifest.jsonl"),
+            "--models", "musicnn", "--epochs", "1", "--batch-size", "5", "--eval-chunks", "1",
+            "--out", str(out), "--quiet", "--", "--min-count", "1"]  # fmt: skip
+    assert bench.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    row = printed["results"][0]
+    assert row["model"] == "musicnn" and row["tracks"]["test"] == 6 and row["steps"] == 2
+    assert 0 <= row["test_roc_auc"] <= 1 and row["test_tags_scored"] > 0
+    assert row["train_seconds"] <= row["wall_seconds"]
+    assert printed["table"][0]["test_roc_auc"] == row["test_roc_auc"]
+    assert json.loads((out / "bench.json").read_text())["results"][0]["run"] == row["run"]
+    cached = next((out / "audio-16k").glob("test-*"))  # the other catalog's own cache folder
+    first = held_out[0]
+    np.testing.assert_array_equal(
+        np.load(cached / f"{first['id']}.npy"), load_audio_16k(other / first["audio"])
+    )

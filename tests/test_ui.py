@@ -1,4 +1,4 @@
-"""The Blocks builder: every event is reachable by name, and the layout has the four tabs."""
+"""The Blocks builder: every event is reachable by name, and the layout has the five tabs."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def test_every_event_has_an_api_name(tmp_path):
         "caption_compare",
         "caption_stream",
         "use_caption_template",
+        "tag_clip",
+        "tag_caption",
+        "use_tag_caption",
         "atlas",
         "collection_info",
         "index_files",
@@ -34,4 +37,4 @@ def test_every_event_has_an_api_name(tmp_path):
         assert wanted in names
     config = demo.get_config_file()
     tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
-    assert tabs == ["Search", "Caption lab", "Atlas", "Collection"]
+    assert tabs == ["Search", "Caption lab", "Auto-tagging", "Atlas", "Collection"]

@@ -3,8 +3,9 @@ plain functions of `ttmrpp.service`. No search or model logic lives here.
 
 Every event has an `api_name`, so `gradio_client` can drive the app: `/startup`,
 `/search_text`, `/search_audio`, `/search_hybrid`, `/play`, `/example`, `/caption_lab`,
-`/caption_compare`, `/caption_stream`, `/use_caption_*`, `/search_caption_*`, `/atlas`,
-`/atlas_open`, `/atlas_recolor`, `/collection_info`, `/index_files`, `/index_folder`.
+`/caption_compare`, `/caption_stream`, `/use_caption_*`, `/search_caption_*`, `/tag_clip`,
+`/tag_caption`, `/atlas`, `/atlas_open`, `/atlas_recolor`, `/collection_info`, `/index_files`,
+`/index_folder`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
-from ttmrpp import service
+from ttmrpp import service, tagging_service
 from ttmrpp.service import QueryError, Services
+from ttmrpp.tagging_service import TaggerZoo
 
 TITLE = "ttmrpp · text-to-music search"
 GENERATORS = ("template", "base", "lora")
@@ -66,14 +69,17 @@ def _warn(exc: Exception) -> str:
     return f"⚠️ {exc}"
 
 
-def build_demo(services) -> gr.Blocks:
+def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
     """The app's Blocks.
 
     Args:
         services: a ready `Services`, or a loader with `get(progress) -> Services` (e.g.
             `ttmrpp.demo.DemoLoader`) that builds them on the first page load.
+        taggers: the auto-taggers offered (default: the weights in `$TTMRPP_TAGGER_WEIGHTS`
+            and the tagger cache, `TaggerZoo.from_env()`).
     """
     get, current = _provider(services)
+    zoo = taggers if taggers is not None else TaggerZoo.from_env()
 
     def startup(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio idiom)
         try:
@@ -160,6 +166,39 @@ def build_demo(services) -> gr.Blocks:
             yield from service.caption_stream(current(), tags, generator)
         except QueryError as exc:
             raise gr.Error(str(exc)) from None
+
+    # -- auto-tagging ---------------------------------------------------------------------
+    def tag_clip(audio: str | None, keys: list[str], k: float, progress=gr.Progress()):  # noqa: B008
+        try:
+            results = tagging_service.tag_clip(
+                zoo, audio, keys, int(k), _progress_callback(progress)
+            )
+        except QueryError as exc:
+            return _warn(exc), None, None, [], gr.Dropdown(choices=[], value=None)
+        headers, rows = tagging_service.tag_table(results)
+        done = [r for r in results if r.tags]
+        lines = [f"{len(done)} of {len(results)} models tagged the clip."]
+        lines += [f"- ⚠️ {r.label}: {r.error}" for r in results if r.error]
+        sources = [(r.label, r.key) for r in done]
+        return (
+            "\n".join(lines),
+            pd.DataFrame(rows, columns=headers),
+            tagging_service.tag_figure(results),
+            [r.to_dict() for r in results],
+            gr.Dropdown(choices=sources, value=sources[0][1] if sources else None),
+        )
+
+    def tag_caption(results: list[dict[str, Any]], key: str | None, generator: str):
+        try:
+            tags = tagging_service.caption_tags(results, key)
+            text = ", ".join(tags)
+            s = current()
+            if generator != "template" and not s.captioners_loaded:
+                yield text, "_loading the caption model (first use only, about a minute)…_"
+            for caption in service.caption_stream(s, tags, generator):
+                yield text, caption
+        except QueryError as exc:
+            yield "", _warn(exc)
 
     # -- atlas ----------------------------------------------------------------------------
     def atlas(color_by: str, query_vector=None, query_label: str = ""):
@@ -312,6 +351,66 @@ def build_demo(services) -> gr.Blocks:
                     stream_btn = gr.Button("Stream")
                 stream_out = gr.Textbox(label="Streamed caption", interactive=False, lines=3)
 
+            with gr.Tab("Auto-tagging", id="tagging"):
+                gr.Markdown(
+                    "Tag a clip with published music auto-taggers (Won et al. 2020) side by "
+                    "side. Probabilities are each model's own outputs, one per tag (they do not "
+                    "sum to 1). Tag lists can be turned into a caption for untagged music."
+                )
+                if not zoo.choices:
+                    gr.Markdown(
+                        f"⚠️ {zoo.missing_message()}",
+                        elem_classes=["ttmrpp-note"],
+                        elem_id="tagger-missing",
+                    )
+                with gr.Row():
+                    tag_audio = gr.Audio(
+                        sources=["upload", "microphone"],
+                        type="filepath",
+                        label="Clip to tag (upload or record)",
+                        elem_id="tag-clip",
+                    )
+                    with gr.Column():
+                        tagger_pick = gr.CheckboxGroup(
+                            [(c.label, c.key) for c in zoo.choices],
+                            value=[c.key for c in zoo.choices[:2]],
+                            label="Tagger models (weights found on this machine)",
+                            elem_id="tagger-models",
+                        )
+                        tag_k = gr.Slider(
+                            1,
+                            tagging_service.MAX_TOP_K,
+                            value=tagging_service.DEFAULT_TOP_K,
+                            step=1,
+                            label="Tags per model",
+                        )
+                        tag_btn = gr.Button(
+                            "Tag clip",
+                            variant="primary",
+                            elem_id="tag-btn",
+                            interactive=bool(zoo.choices),
+                        )
+                tag_message = gr.Markdown(elem_id="tag-message")
+                tag_table = gr.Dataframe(
+                    interactive=False, label="Top tags per model", elem_id="tag-table"
+                )
+                tag_plot = gr.Plot(label="Top tags per model", elem_id="tag-plot")
+                tag_results = gr.State([])
+                gr.Markdown("**Caption from predicted tags** (for music that has no tags):")
+                with gr.Row():
+                    tag_source = gr.Dropdown(
+                        choices=[], label="Tags from", elem_id="tag-source", scale=2
+                    )
+                    tag_gen = gr.Radio(list(GENERATORS), value="lora", label="Generator", scale=2)
+                    tag_caption_btn = gr.Button(
+                        "Caption from these tags", elem_id="tag-caption-btn", scale=1
+                    )
+                tag_words = gr.Textbox(label="Tags used", interactive=False)
+                tag_caption_out = gr.Textbox(
+                    label="Caption", lines=4, interactive=False, elem_id="tag-caption"
+                )
+                tag_send = gr.Button("Search with this caption", size="sm", elem_id="tag-send")
+
             with gr.Tab("Atlas", id="atlas") as atlas_tab:
                 with gr.Row():
                     color_by = gr.Dropdown(
@@ -385,6 +484,29 @@ def build_demo(services) -> gr.Blocks:
                 [query, tabs],
                 api_name=f"use_caption_{name}",
             ).then(search_text, [query, k], search_out, api_name=f"search_caption_{name}")
+
+        tag_btn.click(
+            tag_clip,
+            [tag_audio, tagger_pick, tag_k],
+            [tag_message, tag_table, tag_plot, tag_results, tag_source],
+            api_name="tag_clip",
+            concurrency_id="tagger",
+            concurrency_limit=1,
+        )
+        tag_caption_btn.click(
+            tag_caption,
+            [tag_results, tag_source, tag_gen],
+            [tag_words, tag_caption_out],
+            api_name="tag_caption",
+            concurrency_id="llm",
+            concurrency_limit=1,
+        )
+        tag_send.click(
+            lambda text: (text, gr.Tabs(selected="search")),
+            tag_caption_out,
+            [query, tabs],
+            api_name="use_tag_caption",
+        ).then(search_text, [query, k], search_out, api_name="search_tag_caption")
 
         atlas_in = [color_by, query_vector, query_label]
         atlas_btn.click(atlas, atlas_in, plot, api_name="atlas")

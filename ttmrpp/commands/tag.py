@@ -40,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="rerun models that have today's results")
     p.add_argument("--offline", action="store_true", help="never download weights")
     p.add_argument("--max-chunks", type=int, default=16, help="chunks averaged per track")
+    p.add_argument(
+        "--caption",
+        nargs="?",
+        const="lora",
+        default=None,
+        choices=("template", "base", "lora"),
+        metavar="GENERATOR",
+        help="also write a caption per file from its top-K tags (a `caption` field / column); "
+        "GENERATOR is template, base or lora (default lora: the shipped LoRA captioner)",
+    )
     p.set_defaults(func=run_tag)
 
     c = subparsers.add_parser(
@@ -92,6 +102,15 @@ def run_tag(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         print(f"error: {args.folder} is not a folder", file=sys.stderr)
         return 2
+    captioner = None
+    if args.caption:
+        from ttmrpp.captioner import load_captioner
+
+        try:
+            captioner = load_captioner(args.caption)
+        except Exception as exc:  # no LLM package / adapter: say so before tagging anything
+            print(f"error: cannot load the {args.caption} captioner: {exc}", file=sys.stderr)
+            return 2
     report = tag_folder(
         args.folder,
         args.out,
@@ -102,6 +121,7 @@ def run_tag(args: argparse.Namespace) -> int:
         force=args.force,
         download=not args.offline,
         max_chunks=args.max_chunks,
+        captioner=captioner,
     )
     for name in report.skipped:
         print(f"{name}: today's results already in {args.out}, skipped (use --force to rerun)")

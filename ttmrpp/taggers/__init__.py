@@ -15,7 +15,7 @@ from ttmrpp.taggers.tagger import (
     load_tagger,
     resolve_weights,
 )
-from ttmrpp.taggers.vocab import DATASETS, vocabulary
+from ttmrpp.taggers.vocab import DATASETS, readable_tag, vocabulary
 
 TAGGER_NAMES: tuple[str, ...] = tuple(ARCHITECTURES)
 
@@ -30,6 +30,7 @@ __all__ = [
     "count_parameters",
     "load_audio_16k",
     "load_tagger",
+    "readable_tag",
     "resolve_weights",
     "vocabulary",
 ]

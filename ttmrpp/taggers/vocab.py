@@ -86,3 +86,26 @@ def map_tags(tags: dict[str, list[str]], dataset: str) -> list[str]:
                 if hit:
                     out.add(hit)
     return sorted(out, key=vocab.index)
+
+
+# Jamendo writes multi-word tags without spaces; these are the ones in its top-50.
+_JAMENDO_WORDS = {
+    "acousticguitar": "acoustic guitar",
+    "drummachine": "drum machine",
+    "easylistening": "easy listening",
+    "electricguitar": "electric guitar",
+    "electricpiano": "electric piano",
+    "hiphop": "hip hop",
+    "instrumentalpop": "instrumental pop",
+    "newage": "new age",
+    "popfolk": "pop folk",
+    "poprock": "pop rock",
+    "triphop": "trip hop",
+}
+
+
+def readable_tag(tag: str) -> str:
+    """A tagger label as words for people and the captioner: the `category---` prefix dropped,
+    Jamendo's joined words spaced ("instrument---electricguitar" → "electric guitar")."""
+    word = tag.rsplit("---", 1)[-1].strip()
+    return _JAMENDO_WORDS.get(word.lower(), word.lower())
