@@ -3,7 +3,8 @@
 Serves at once; the first page load builds the demo catalog, index and atlas into the cache
 (`TTMRPP_CACHE`, default `~/.cache/ttmrpp`) with a progress bar, later launches load them.
 Settings from the environment: `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (host, port),
-`TTMRPP_MODEL` (a model folder, hub id or architecture name), `TTMRPP_DEMO_TRACKS`.
+`TTMRPP_MODEL` (a model folder, hub id or architecture name), `TTMRPP_DEMO_TRACKS`,
+`TTMRPP_TAGGER_WEIGHTS` (auto-tagger weights, `<dataset>/<model>/best_model.pth`).
 Offline by default: no analytics, no CDN, and no hub access unless a hub model is chosen.
 `python app.py --prepare-only` builds the cache with progress bars and exits.
 """
