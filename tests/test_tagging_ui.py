@@ -1,6 +1,6 @@
-"""The app's Auto-tagging tab, driven through its api_names with `gradio_client`: tag a clip
-with two taggers, caption the predicted tags, send the caption to search; and the tab without
-any tagger weights."""
+"""The app's Auto-tagging tab, driven through its api_names with `gradio_client` and in
+headless Chromium: tag a clip with two taggers, caption the predicted tags, send the caption to
+search; and the tab without any tagger weights."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ sf = pytest.importorskip("soundfile")
 
 from tests.app_helpers import make_services  # noqa: E402
 from tests.tagger_clips import save_random_weights  # noqa: E402
-from tests.test_app_browser import free_port  # noqa: E402
+from tests.test_app_browser import CHROMIUM, CHROMIUM_FLAGS, free_port, screenshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,9 @@ def tagging_app(tmp_path_factory):
     demo.queue().launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
     )
+    url = f"http://127.0.0.1:{port}/"
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False), root
+        yield Client(url, verbose=False), root, url
     finally:
         demo.close()
 
@@ -47,7 +48,7 @@ def test_tag_clip_then_caption_its_tags(tagging_app, tmp_path):
 
     from tests.conftest import music_like
 
-    client, _ = tagging_app
+    client, *_ = tagging_app
     clip = tmp_path / "clip.wav"
     sf.write(clip, music_like(4.0, sr=16000), 16000)
     keys = ["jamendo/musicnn", "mtat/musicnn"]
@@ -75,7 +76,7 @@ def test_tag_clip_then_caption_its_tags(tagging_app, tmp_path):
 def test_bad_clip_and_no_model_give_messages(tagging_app, tmp_path):
     from gradio_client import handle_file
 
-    client, _ = tagging_app
+    client, *_ = tagging_app
     junk = tmp_path / "junk.ogg"
     junk.write_bytes(os.urandom(2048))
     message, *_ = client.predict(handle_file(str(junk)), ["mtat/musicnn"], 3, api_name="/tag_clip")
@@ -99,6 +100,38 @@ def test_without_weights_the_tab_says_how_to_get_them(tmp_path, monkeypatch):
     tag = next(f for f in demo.fns.values() if f.api_name == "tag_clip").fn
     message, *_ = tag(None, [], 5)
     assert "No tagger weights found" in message
+
+
+def test_browser_tags_a_clip_and_captions_it(tagging_app, tmp_path):
+    from tests.conftest import music_like
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    *_, url = tagging_app
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, music_like(4.0, sr=16000), 16000)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            page.get_by_role("tab", name="Auto-tagging").click()
+            page.locator("#tag-clip input[type=file]").set_input_files(str(clip))
+            page.click("#tag-btn")
+            page.locator("#tag-message").get_by_text("2 of 2 models tagged").wait_for()
+            page.wait_for_selector("#tag-plot .main-svg")
+            assert "Musicnn · MagnaTagATune" in page.inner_text("#tag-table")
+            page.locator("#tag-gen").get_by_text("template").click()
+            page.click("#tag-caption-btn")
+            page.wait_for_function(
+                "() => document.querySelector('#tag-caption textarea')?.value"
+                ".startsWith('This music features ')"
+            )
+            screenshot(page, "auto-tagging")
+        finally:
+            browser.close()
 
 
 def _listed(words: list[str]) -> str:

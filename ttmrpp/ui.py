@@ -401,7 +401,13 @@ def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
                     tag_source = gr.Dropdown(
                         choices=[], label="Tags from", elem_id="tag-source", scale=2
                     )
-                    tag_gen = gr.Radio(list(GENERATORS), value="lora", label="Generator", scale=2)
+                    tag_gen = gr.Radio(
+                        list(GENERATORS),
+                        value="lora",
+                        label="Generator",
+                        elem_id="tag-gen",
+                        scale=2,
+                    )
                     tag_caption_btn = gr.Button(
                         "Caption from these tags", elem_id="tag-caption-btn", scale=1
                     )
