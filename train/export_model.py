@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 import ttmrpp
+from ttmrpp.fileio import atomic_write_dir
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -23,17 +24,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--provenance", type=Path, help="JSON file copied in as provenance.json")
     args = p.parse_args(argv)
     model = ttmrpp.load_model(args.model)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, dtype=torch.float16 if args.fp16 else None)
-    if args.provenance:
-        shutil.copy(args.provenance, tmp / "provenance.json")
-    old = args.out.with_name(f".{args.out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if args.out.exists():
-        args.out.rename(old)
-    tmp.rename(args.out)
-    shutil.rmtree(old, ignore_errors=True)
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp, dtype=torch.float16 if args.fp16 else None)
+        if args.provenance:
+            shutil.copy(args.provenance, tmp / "provenance.json")
+
+    atomic_write_dir(args.out, write)
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     info = {"out": str(args.out), "bytes": size, "fp16": args.fp16}
     print(json.dumps(info))

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from ttmrpp.data import (
     read_jsonl_manifest,
     read_musiccaps_csv,
 )
-from ttmrpp.fileio import atomic_write_json
+from ttmrpp.fileio import atomic_write_dir, atomic_write_json
 from ttmrpp.kg_text import TEXT_SOURCES, training_text
 from ttmrpp.loss import gather_features, infonce_loss
 
@@ -149,19 +147,20 @@ def freeze_text_layers(model, trainable: int) -> int:
 
 def save_checkpoint(out: Path, model, optimizer, scheduler, step: int, args) -> None:
     """Whole checkpoint folder written beside the old one, then swapped in."""
-    tmp, final, old = out / f".{CHECKPOINT}.tmp", out / CHECKPOINT, out / f".{CHECKPOINT}.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    torch.save(
-        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
-        tmp / "training_state.pt",
-    )
-    atomic_write_json(tmp / "run_args.json", {k: str(v) for k, v in vars(args).items()})
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        torch.save(
+            {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "step": step,
+            },
+            tmp / "training_state.pt",
+        )
+        atomic_write_json(tmp / "run_args.json", {k: str(v) for k, v in vars(args).items()})
+
+    atomic_write_dir(out / CHECKPOINT, write)
 
 
 def find_checkpoint(out: Path) -> Path | None:
@@ -269,12 +268,7 @@ def main(argv: list[str] | None = None) -> dict:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         unwrapped.eval()
-        final = args.out / "model"
-        tmp = args.out / ".model.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        unwrapped.save_pretrained(tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        atomic_write_dir(args.out / "model", unwrapped.save_pretrained)
     accelerator.end_training()
     return {"step": step, "history": history}
 

@@ -31,6 +31,30 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return path
 
 
+def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp_dir)` and swap the folder in for `path` only when it succeeded.
+
+    The previous folder is renamed to `.{name}.old` while the new one is renamed into place,
+    then deleted; a crash part-way leaves either it or the new folder whole.
+    """
+    import shutil
+
+    path = Path(path)
+    tmp, old = path.with_name(f".{path.name}.tmp"), path.with_name(f".{path.name}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
