@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import random
 from pathlib import Path
@@ -11,19 +10,11 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from train import finetune_captioner
 from ttmrpp.caption_data import read_caption_pairs, split_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 TAGS = ["rock", "jazz", "piano", "drums", "calm", "fast tempo", "male vocals", "synth", "sad"]
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location(
-        "finetune_captioner", REPO / "train" / "finetune_captioner.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_csv(path: Path, n: int = 48) -> Path:
@@ -74,7 +65,7 @@ def _args(data: Path, model: Path, out: Path, ckpt: Path, steps: int) -> list[st
 
 
 def test_finetune_lowers_loss_and_saves_only_adapter(tiny_llm_dir, tmp_path):
-    script = _load_script()
+    script = finetune_captioner
     data = _write_csv(tmp_path / "pairs.csv")
     out = tmp_path / "adapter"
     summary = script.main(_args(data, tiny_llm_dir, out, tmp_path / "ckpt", 12))
@@ -102,7 +93,7 @@ def test_validation_rows_never_trained_on(tmp_path):
 
 
 def test_resume_continues_to_the_same_adapter(tiny_llm_dir, tmp_path):
-    script = _load_script()
+    script = finetune_captioner
     data = _write_csv(tmp_path / "pairs.csv")
     full = tmp_path / "full"
     script.main(_args(data, tiny_llm_dir, full, tmp_path / "ck1", 6) + ["--keep-checkpoint"])
@@ -121,7 +112,7 @@ def test_resume_continues_to_the_same_adapter(tiny_llm_dir, tmp_path):
 
 
 def test_resume_refuses_other_arguments(tiny_llm_dir, tmp_path):
-    script = _load_script()
+    script = finetune_captioner
     data = _write_csv(tmp_path / "pairs.csv")
     ck = tmp_path / "ck"
     script.main(_args(data, tiny_llm_dir, tmp_path / "a", ck, 4) + ["--keep-checkpoint"])
@@ -137,7 +128,7 @@ def test_bad_data_is_named(tmp_path):
 
 
 def test_resume_with_more_steps_extends_the_run(tiny_llm_dir, tmp_path):
-    script = _load_script()
+    script = finetune_captioner
     data = _write_csv(tmp_path / "pairs.csv")
     ck, out = tmp_path / "ck", tmp_path / "out"
     script.main(_args(data, tiny_llm_dir, out, ck, 4) + ["--keep-checkpoint"])  # ckpt at 3

@@ -11,19 +11,11 @@ import pytest
 import soundfile as sf
 import torch
 
+from train import train_tagger
 from ttmrpp.taggers import load_audio_16k, load_tagger
 from ttmrpp.taggers.vocab import map_tags
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location(
-        "train_tagger", REPO / "train" / "train_tagger.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +57,7 @@ def test_map_tags_onto_published_vocabularies():
 
 @pytest.mark.slow
 def test_train_tagger_learns_saves_and_loads(manifest, tmp_path):
-    script = _load_script()
+    script = train_tagger
     out = tmp_path / "run"
     argv = ["--manifest", str(manifest), "--model", "musicnn", "--out", str(out), "--vocab",
             "jamendo", "--batch-size", "5", "--eval-chunks", "1", "--lr", "1e-3", "--quiet"]  # fmt: skip
@@ -85,7 +77,7 @@ def test_train_tagger_learns_saves_and_loads(manifest, tmp_path):
 
 @pytest.mark.slow
 def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys):
-    script = _load_script()
+    script = train_tagger
     out = tmp_path / "run"
     argv = ["--manifest", str(manifest), "--model", "sample", "--out", str(out), "--batch-size",
             "6", "--eval-chunks", "1", "--min-count", "3", "--quiet"]  # fmt: skip
@@ -116,7 +108,7 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
 
 
 def test_auc_scores_skip_tags_without_both_classes():
-    script = _load_script()
+    script = train_tagger
     y = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1]], dtype=np.float32)
     perfect = script.auc_scores(y, np.array([[0.9, 0.1, 0.5]] * 4) * y + 0.05)
     assert perfect == {"roc_auc": 1.0, "pr_auc": 1.0, "tags_scored": 1}

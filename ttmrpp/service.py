@@ -181,11 +181,16 @@ def _short_reason(exc: Exception | str, path: str | os.PathLike | None = None) -
     return text
 
 
-def _check_k(k: int | float | None) -> int:
-    k = DEFAULT_K if k is None else int(k)
-    if not 1 <= k <= MAX_K:
-        raise QueryError(f"The number of results must be between 1 and {MAX_K}, not {k}.")
+def check_count(k: int | float | None, default: int, maximum: int, what: str = "results") -> int:
+    """`k` (default when None) as an int in 1..maximum, else a QueryError naming `what`."""
+    k = default if k is None else int(k)
+    if not 1 <= k <= maximum:
+        raise QueryError(f"The number of {what} must be between 1 and {maximum}, not {k}.")
     return k
+
+
+def _check_k(k: int | float | None) -> int:
+    return check_count(k, DEFAULT_K, MAX_K)
 
 
 def search(

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ttmrpp.service import Progress, QueryError, load_query_audio
+from ttmrpp.service import Progress, QueryError, check_count, load_query_audio
 
 WEIGHTS_ENV = "TTMRPP_TAGGER_WEIGHTS"  # folder of tagger weights the app offers
 DEFAULT_TOP_K = 5
@@ -147,10 +147,7 @@ class TagResult:
 
 
 def _check_top_k(k: int | float | None) -> int:
-    k = DEFAULT_TOP_K if k is None else int(k)
-    if not 1 <= k <= MAX_TOP_K:
-        raise QueryError(f"The number of tags must be between 1 and {MAX_TOP_K}, not {k}.")
-    return k
+    return check_count(k, DEFAULT_TOP_K, MAX_TOP_K, "tags")
 
 
 def tag_clip(

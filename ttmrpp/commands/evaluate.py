@@ -42,10 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_any(spec: str, official_config: str = "ttmrpp-paper", seed: int = 0):
-    """A model folder, a hub id, an authors' checkpoint file, or an architecture name."""
+    """`resolve_model`'s specs (folder, hub id, architecture) plus an authors' checkpoint file;
+    an unknown name is an error rather than a config lookup."""
     import torch
 
     import ttmrpp
+    from ttmrpp.commands.encode import resolve_model
 
     path = Path(spec)
     if path.is_file():
@@ -54,12 +56,11 @@ def load_any(spec: str, official_config: str = "ttmrpp-paper", seed: int = 0):
                 f"{spec}: expected a model folder or a {'/'.join(CHECKPOINT_SUFFIXES)} checkpoint"
             )
         return ttmrpp.load_official_checkpoint(path, config=official_config)
-    if path.is_dir() or spec.count("/") == 1:
-        return ttmrpp.load_model(spec)
-    if spec in ttmrpp.list_configs() or spec.endswith(".json"):
-        torch.manual_seed(seed)
-        return ttmrpp.create_model(spec)
-    raise FileNotFoundError(f"{spec}: no such model folder, checkpoint file or architecture")
+    is_model = path.is_dir() or spec.count("/") == 1
+    if not is_model and spec not in ttmrpp.list_configs() and not spec.endswith(".json"):
+        raise FileNotFoundError(f"{spec}: no such model folder, checkpoint file or architecture")
+    torch.manual_seed(seed)  # the weights of an untrained architecture
+    return resolve_model(spec)
 
 
 def default_benchmark() -> Path:
