@@ -128,6 +128,21 @@ def test_keep_existing(tmp_path):
     assert got[1]["pseudo_caption"] == "hand written" and counts["kept"] == 1
 
 
+def test_faithful_filters_kept_and_new_captions(tmp_path, capsys):
+    src, out = tmp_path / "m.jsonl", tmp_path / "m2.jsonl"
+    recs = _manifest(src, 3)
+    recs[1]["pseudo_caption"] = "A rock song with drums. Then guitar 2 joins."  # guitar 2: not its
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    argv = ["pseudo-caption", str(src), "--out", str(out), "--generator", "template"]
+    assert _run(argv + ["--keep-existing", "--faithful"]) == 0
+    counts = json.loads(capsys.readouterr().out)["faithful"]
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert got[1]["pseudo_caption"] == "A rock song with drums."
+    assert got[1]["pseudo_caption_raw"] == recs[1]["pseudo_caption"]
+    assert got[0]["pseudo_caption"] == got[0]["pseudo_caption_raw"]  # the template is faithful
+    assert counts["captioned"] == 3 and counts["kept"] == 3
+
+
 def test_bad_manifest_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a"}\nnot json\n')

@@ -54,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep records' existing pseudo_caption instead of regenerating it",
     )
+    q.add_argument(
+        "--faithful",
+        action="store_true",
+        help="keep only caption sentences that name the record's own tags and no other tag "
+        "(the generated text stays in pseudo_caption_raw)",
+    )
     _model_flags(q)
     q.set_defaults(func=run_pseudo_caption)
 
@@ -154,14 +160,22 @@ def _read_partial(path: Path, records: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def pseudo_caption_manifest(
-    manifest: Path, out: Path, captioner: Any, batch_size: int = 8, keep_existing: bool = False
-) -> dict[str, int]:
+    manifest: Path,
+    out: Path,
+    captioner: Any,
+    batch_size: int = 8,
+    keep_existing: bool = False,
+    faithful: bool = False,
+) -> dict[str, Any]:
     """Fill `pseudo_caption` for every record of `manifest` and write `out` atomically.
 
     Progress goes to `out.partial.jsonl` batch by batch (flushed), so a re-run resumes.
+    `faithful` keeps only the sentences that name the record's own tags
+    (`ttmrpp.caption_filter`); the generated text stays in `pseudo_caption_raw`.
 
     Returns:
-        counts: records, generated (this run), resumed, kept, untagged (left without caption).
+        counts: records, generated (this run), resumed, kept, untagged (left without caption),
+        and with `faithful` the filter's counts under "faithful".
     """
     from tqdm import tqdm
 
@@ -204,11 +218,16 @@ def pseudo_caption_manifest(
             os.fsync(log.fileno())
             counts["generated"] += len(idx)
             bar.update(len(idx))
+    for i in done:  # a new caption replaces any earlier generator text
+        records[i] = {k: v for k, v in records[i].items() if k != "pseudo_caption_raw"}
+        records[i]["pseudo_caption"] = done[i]
+    if faithful:
+        from ttmrpp.caption_filter import filter_records
+
+        counts["faithful"] = filter_records(records)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as f:
-        for i, rec in enumerate(records):
-            if i in done:
-                rec = {**rec, "pseudo_caption": done[i]}
+        for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     os.replace(tmp, out)
     partial.unlink(missing_ok=True)
@@ -224,7 +243,7 @@ def run_pseudo_caption(args: argparse.Namespace) -> int:
     del records
     cap = _make(args, args.generator)
     counts = pseudo_caption_manifest(
-        args.manifest, args.out, cap, args.batch_size, args.keep_existing
+        args.manifest, args.out, cap, args.batch_size, args.keep_existing, args.faithful
     )
     print(json.dumps({"out": str(args.out), **counts}))
     if counts["untagged"]:
