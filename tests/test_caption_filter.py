@@ -36,6 +36,7 @@ def test_filter_records_keeps_raw_text_and_is_idempotent():
     ]  # fmt: skip
     counts = filter_records(records)
     assert counts["captioned"] == 2 and counts["kept"] == 1 and counts["emptied"] == 1
+    assert counts["other_tags"] == 2 and counts["mean_tag_coverage"] == 0.25
     assert records[0]["pseudo_caption"] == "A rock song."
     assert records[0]["pseudo_caption_raw"] == "A rock song. With a piano."
     assert "pseudo_caption" not in records[1]

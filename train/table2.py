@@ -6,6 +6,9 @@ Steps (each is skipped when its output exists, so an interrupted run resumes):
 1. the benchmark: the default catalog (seed 0) whose 150 `test` tracks are held out;
 2. the training catalog: seed 1, its `train` split (same artists, other tracks, no held-out
    artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper;
+   `--captions faithful` keeps only the caption sentences that name the track's own tags
+   (`ttmrpp.caption_filter`; its caption rows' folders and tables carry a `-faithful` suffix)
+   instead of the generator's whole text;
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
    the `random` row evaluates untrained models;
 4. `table.md` and `results.json`: mean, min and max over seeds of every cell, and whether
@@ -50,11 +53,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--parallel", type=int, default=2, help="seeds trained at once (one thread each)"
     )
+    p.add_argument(
+        "--captions",
+        choices=["faithful", "raw"],
+        default="raw",
+        help="the generator's whole pseudo-caption, or only its sentences that name the "
+        "track's own tags",
+    )
     p.add_argument("--prep-only", action="store_true", help="stop after building the data")
     return p.parse_args(argv)
 
 
-def prepare(out: Path, train_tracks: int) -> tuple[Path, Path]:
+def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, Path]:
     """Benchmark manifest and pseudo-captioned training manifest (built once)."""
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
     from ttmrpp.commands.caption import pseudo_caption_manifest
@@ -73,6 +83,17 @@ def prepare(out: Path, train_tracks: int) -> tuple[Path, Path]:
 
         counts = pseudo_caption_manifest(split, captioned, load_captioner("lora"), batch_size=16)
         print(json.dumps({"pseudo_caption": counts}), flush=True)
+    if captions == "faithful":
+        faithful = manifest.with_name("train-captioned-faithful.jsonl")
+        if not faithful.is_file():
+            from ttmrpp.caption_filter import filter_records
+
+            records = read_jsonl(captioned)
+            counts = filter_records(records)
+            lines = [json.dumps(r, ensure_ascii=False) for r in records]
+            atomic_write_text(faithful, "\n".join(lines) + "\n")
+            print(json.dumps({"faithful_captions": counts}), flush=True)
+        captioned = faithful
     read_jsonl_manifest(captioned)  # fail early on a damaged file
     return bench, captioned
 
@@ -86,7 +107,8 @@ def run_logged(cmd: list[str], log: Path, threads: int = 0) -> None:
 
 
 def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: Path) -> dict:
-    name = f"{row.replace(',', '+')}-s{seed}"
+    faithful = args.captions == "faithful" and "caption" in row.split(",")
+    name = f"{row.replace(',', '+')}{'-faithful' if faithful else ''}-s{seed}"
     run_dir = args.out / "runs" / name
     result = run_dir / "eval.json"
     if not result.is_file():
@@ -209,7 +231,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    bench, train_manifest = prepare(args.out, args.train_tracks)
+    bench, train_manifest = prepare(args.out, args.train_tracks, args.captions)
     if args.prep_only:
         return {}
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -226,8 +248,9 @@ def main(argv: list[str] | None = None) -> dict:
             for row in rows
         }
     summary, table = summarize(results)
-    atomic_write_text(args.out / "results.json", json.dumps(summary, indent=2) + "\n")
-    atomic_write_text(args.out / "table.md", table)
+    suffix = "-faithful" if args.captions == "faithful" else ""
+    atomic_write_text(args.out / f"results{suffix}.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(args.out / f"table{suffix}.md", table)
     print(table)
     return summary
 

@@ -63,20 +63,25 @@ def filter_records(records: list[dict]) -> dict[str, int]:
     loses `pseudo_caption` and trains on its other text sources.
 
     Returns:
-        counts: captioned (records with a caption), kept, emptied, and the mean number of
-        words before and after.
+        counts: captioned (records with a caption), kept, emptied, other_tags (generated
+        captions naming a vocabulary tag the track does not have), the mean share of a track's
+        tags its generated caption names, and the mean number of words before and after.
     """
     from ttmrpp.kg_text import flat_tags
 
     matcher = TagMatcher(t for r in records for t in flat_tags(r.get("tags") or []))
-    counts = {"captioned": 0, "kept": 0, "emptied": 0}
-    words_before = words_after = 0
+    counts = {"captioned": 0, "kept": 0, "emptied": 0, "other_tags": 0}
+    words_before = words_after = coverage = 0.0
     for rec in records:
         raw = rec.get("pseudo_caption_raw") or rec.get("pseudo_caption")
         if not raw:
             continue
         counts["captioned"] += 1
-        text = faithful_caption(raw, flat_tags(rec.get("tags") or []), matcher)
+        own = {t.strip().lower() for t in flat_tags(rec.get("tags") or [])}
+        named = matcher(raw)
+        counts["other_tags"] += bool(named - own)
+        coverage += len(named & own) / max(len(own), 1)
+        text = faithful_caption(raw, sorted(own), matcher)
         rec["pseudo_caption_raw"] = raw
         words_before += len(raw.split())
         if text:
@@ -89,6 +94,7 @@ def filter_records(records: list[dict]) -> dict[str, int]:
     n = max(counts["captioned"], 1)
     return {
         **counts,
+        "mean_tag_coverage": round(coverage / n, 3),
         "mean_words_before": round(words_before / n, 1),
         "mean_words_after": round(words_after / max(counts["kept"], 1), 1),
     }
