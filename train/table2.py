@@ -69,7 +69,7 @@ def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, 
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
     from ttmrpp.commands.caption import pseudo_caption_manifest
     from ttmrpp.data import read_jsonl_manifest
-    from ttmrpp.fileio import atomic_write_text, read_jsonl
+    from ttmrpp.fileio import atomic_write_jsonl, read_jsonl
 
     bench = build_catalog(out / "world" / "bench", CatalogConfig(), workers=0)
     cfg = CatalogConfig(seed=1, tracks=train_tracks, benchmark_tracks=0)
@@ -77,8 +77,7 @@ def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, 
     captioned = manifest.with_name("train-captioned.jsonl")
     if not captioned.is_file():
         split = manifest.with_name("train-split.jsonl")
-        lines = [json.dumps(r) for r in read_jsonl(manifest) if r.get("split") == "train"]
-        atomic_write_text(split, "\n".join(lines) + "\n")
+        atomic_write_jsonl(split, (r for r in read_jsonl(manifest) if r.get("split") == "train"))
         from ttmrpp.captioner import load_captioner
 
         counts = pseudo_caption_manifest(split, captioned, load_captioner("lora"), batch_size=16)
@@ -90,8 +89,7 @@ def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, 
 
             records = read_jsonl(captioned)
             counts = filter_records(records)
-            lines = [json.dumps(r, ensure_ascii=False) for r in records]
-            atomic_write_text(faithful, "\n".join(lines) + "\n")
+            atomic_write_jsonl(faithful, records)
             print(json.dumps({"faithful_captions": counts}), flush=True)
         captioned = faithful
     read_jsonl_manifest(captioned)  # fail early on a damaged file

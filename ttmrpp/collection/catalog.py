@@ -31,7 +31,7 @@ from ttmrpp.collection.classical import (
     pieces_for_split,
 )
 from ttmrpp.collection.stream import WORLD_SEED, world
-from ttmrpp.fileio import read_jsonl
+from ttmrpp.fileio import atomic_write_jsonl, read_jsonl
 
 RECORD_KEYS = (
     "id",
@@ -241,8 +241,7 @@ def build_catalog(
                 log.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 log.flush()
                 bar.update()
-    text = "".join(json.dumps(done[j.id], ensure_ascii=False) + "\n" for j in jobs)
-    _atomic_write(manifest, text.encode("utf-8"))
+    atomic_write_jsonl(manifest, (done[j.id] for j in jobs))
     partial.unlink(missing_ok=True)
     return manifest
 

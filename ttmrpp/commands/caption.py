@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ttmrpp.fileio import read_jsonl
+from ttmrpp.fileio import atomic_write_jsonl, read_jsonl
 
 GENERATORS = ("template", "base", "lora")
 
@@ -225,11 +225,7 @@ def pseudo_caption_manifest(
         from ttmrpp.caption_filter import filter_records
 
         counts["faithful"] = filter_records(records)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    atomic_write_jsonl(out, records)
     partial.unlink(missing_ok=True)
     return counts
 
