@@ -97,3 +97,32 @@ def test_evaluate_cli_refuses_bad_checkpoints(bench, tmp_path, capsys):
 def test_table_row_handles_missing_protocols():
     row = table_row({"tag": {"ROC-AUC": 0.9, "PR-AUC": 0.5}})
     assert row["tag ROC-AUC"] == 0.9 and row["caption R@10"] is None
+
+
+def test_chance_row_matches_the_analytic_random_ranking(bench, tmp_path, capsys):
+    # Each of the 12 captions has 2 of the 24 tracks: a random ranking puts one of them in the
+    # top 10 with probability 1 - C(22,10)/C(24,10) = 1 - 182/552.
+    assert cli(["evaluate", "chance", "--manifest", str(bench), "--draws", "400"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    row, sem = out["row"], out["row_sem"]
+    assert out["draws"] == 400 and out["tracks"] == 24
+    assert abs(row["caption R@10"] - 100 * (1 - 182 / 552)) < 4 * sem["caption R@10"]
+    assert abs(row["tag ROC-AUC"] - 0.5) < 4 * sem["tag ROC-AUC"]
+    assert abs(row["track triplet acc"] - 0.5) < 4 * sem["track triplet acc"]
+    # Seeded: the same draws give the same row.
+    assert cli(["evaluate", "chance", "--manifest", str(bench), "--draws", "400"]) == 0
+    assert json.loads(capsys.readouterr().out)["row"] == row
+
+
+def test_table2_summary_prints_single_run_rows_without_a_range():
+    from train.table2 import summarize
+
+    def run(r10):
+        return {"row": {"caption R@10": r10}}
+
+    summary, table = summarize({"chance": [run(6.7)], "tag": [run(80.0), run(82.0)],
+                                "tag,caption": [run(85.0), run(86.0)]})  # fmt: skip
+    assert "| random (chance) | 6.7 |\n" in table
+    assert "| tag | 81 <sub>[80, 82]</sub> |\n" in table
+    (trend,) = summary["trends"]
+    assert trend["delta"] == pytest.approx(4.5) and trend["seed_spread"] == 2.0 and trend["holds"]

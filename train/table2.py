@@ -10,7 +10,8 @@ Steps (each is skipped when its output exists, so an interrupted run resumes):
    (`ttmrpp.caption_filter`; its caption rows' folders and tables carry a `-faithful` suffix)
    instead of the generator's whole text;
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
-   the `random` row evaluates untrained models;
+   the `untrained` row evaluates untrained networks, and the `chance` row is the paper's
+   `Random` row: the expected score of random rankings (`ttmrpp evaluate chance`);
 4. `table.md` and `results.json`: mean, min and max over seeds of every cell, and whether
    each trend of the paper holds by more than the seed-to-seed spread.
 """
@@ -27,7 +28,8 @@ from pathlib import Path
 
 ROWS = ["tag", "tag,caption", "tag,caption,meta", "tag,caption,meta,sim"]
 ROW_NAMES = {
-    "random": "random (untrained)",
+    "chance": "random (chance)",
+    "random": "untrained network",
     "tag": "tag",
     "tag,caption": "+ caption",
     "tag,caption,meta": "+ metadata",
@@ -102,6 +104,17 @@ def run_logged(cmd: list[str], log: Path, threads: int = 0) -> None:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else None
     with log.open("a") as f:
         subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
+
+
+def evaluate_chance(args, bench: Path) -> dict:
+    """The paper's Random row, once (it does not depend on a training seed)."""
+    run_dir = args.out / "runs" / "chance"
+    result = run_dir / "eval.json"
+    if not result.is_file():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "ttmrpp", "evaluate", "chance", "--manifest", str(bench)]
+        run_logged(cmd + ["--out", str(result)], run_dir / "eval.log")
+    return json.loads(result.read_text())
 
 
 def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: Path) -> dict:
@@ -186,9 +199,12 @@ def summarize(results: dict[str, list[dict]]) -> tuple[dict, str]:
         fmt = []
         for k in keys:
             c = row_cells.get(k)
-            fmt.append(
-                "–" if c is None else f"{c['mean']:.3g} <sub>[{c['min']:.3g}, {c['max']:.3g}]</sub>"
-            )
+            if c is None:
+                fmt.append("–")
+            elif len(c["values"]) == 1:
+                fmt.append(f"{c['mean']:.3g}")
+            else:
+                fmt.append(f"{c['mean']:.3g} <sub>[{c['min']:.3g}, {c['max']:.3g}]</sub>")
         lines.append(f"| {ROW_NAMES.get(row, row)} | " + " | ".join(fmt) + " |")
     trends = []
     for before, after, keys_up in TRENDS:
@@ -236,8 +252,9 @@ def main(argv: list[str] | None = None) -> dict:
     rows = ["random"] + [r for r in args.rows.split(";") if r]
     # On a small CPU, two one-thread runs side by side beat one two-thread run.
     args.threads = 1 if args.parallel > 1 else 0
+    results = {"chance": [evaluate_chance(args, bench)]}
     with ThreadPoolExecutor(max(1, args.parallel)) as pool:
-        results = {
+        results |= {
             row: list(
                 pool.map(
                     lambda s, r=row: train_and_evaluate(args, r, s, bench, train_manifest), seeds

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+CHANCE = "chance"  # the paper's Random row: the expected score of random rankings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "checkpoint",
-        help="model folder, hub id, the authors' .pth file, or an architecture name "
-        "(an untrained model: the 'random' row)",
+        help="model folder, hub id, the authors' .pth file, an architecture name (an "
+        "untrained network), or 'chance' (the paper's Random row: random rankings)",
     )
     p.add_argument("--manifest", type=Path, help="benchmark JSONL manifest (default: built)")
     p.add_argument("--split", default="test", help="records of this split ('' for all)")
@@ -37,7 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--triplets", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0, help="seed of an untrained model's weights")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of an untrained model's weights or of chance"
+    )
+    p.add_argument("--draws", type=int, default=200, help="random rankings averaged for 'chance'")
     p.add_argument("--out", type=Path, help="also write the JSON here")
 
 
@@ -74,21 +78,22 @@ def default_benchmark() -> Path:
 def results_for(args: argparse.Namespace) -> dict:
     """Load the model and the benchmark, evaluate, print and optionally save the JSON."""
     from ttmrpp.data import read_jsonl_manifest
-    from ttmrpp.evaluation import evaluate, known_artists
+    from ttmrpp.evaluation import chance, evaluate, known_artists
     from ttmrpp.fileio import atomic_write_text
 
-    model = load_any(args.checkpoint, args.official_config, args.seed)
+    is_chance = args.checkpoint == CHANCE
+    model = None if is_chance else load_any(args.checkpoint, args.official_config, args.seed)
     manifest = args.manifest or default_benchmark()
     everything = read_jsonl_manifest(manifest)
     records = [r for r in everything if not args.split or r.get("split") == args.split]
     if not records:
         raise ValueError(f"{manifest}: no records for split {args.split!r}")
     known = known_artists(everything, args.split) if args.split else None
-    results = {
-        "model": args.checkpoint,
-        "manifest": str(manifest),
-        **evaluate(model, records, known or None, args.batch_size, args.triplets),
-    }
+    if is_chance:
+        scores = chance(records, known or None, args.triplets, args.draws, args.seed)
+    else:
+        scores = evaluate(model, records, known or None, args.batch_size, args.triplets)
+    results = {"model": args.checkpoint, "manifest": str(manifest), **scores}
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:
