@@ -50,6 +50,7 @@ def test_evaluate_runs_all_protocols(bench, tmp_path):
     artist = out["artist_similarity"]
     assert artist["candidates"] == 4 and artist["known"]["artists"] == 2
     assert 0 <= artist["known"]["nDCG@200"] <= 1
+    assert 0 <= artist["known"]["nDCG@200 own-audio query"] <= 1
     assert out["row"] == table_row(out) and out["row"]["tag ROC-AUC"] == out["tag"]["ROC-AUC"]
     assert json.loads((tmp_path / "r.json").read_text())["tracks"] == 24
 

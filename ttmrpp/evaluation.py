@@ -265,6 +265,9 @@ def score_embeddings(
             return {
                 "artists": len(rows),
                 "nDCG@200": artist_ndcg(queries, protos, adjacency, rows=rows),
+                # A reference ceiling for audio-only similarity: each artist's own audio
+                # prototype as the query, as if the text query knew its music exactly.
+                "nDCG@200 own-audio query": artist_ndcg(protos, protos, adjacency, rows=rows),
             }
 
         results["artist_similarity"] = {
