@@ -127,3 +127,14 @@ def test_table2_summary_prints_single_run_rows_without_a_range():
     assert "| tag | 81 <sub>[80, 82]</sub> |\n" in table
     (trend,) = summary["trends"]
     assert trend["delta"] == pytest.approx(4.5) and trend["seed_spread"] == 2.0 and trend["holds"]
+
+
+def test_table2_caption_variants_get_their_own_suffix(tmp_path):
+    from train.table2 import parse_args
+
+    assert parse_args(["--out", str(tmp_path)]).variant == ""
+    assert parse_args(["--out", str(tmp_path), "--captions", "faithful"]).variant == "faithful"
+    args = parse_args(["--out", str(tmp_path), "--adapter", "a", "--variant", "long"])
+    assert args.variant == "long" and str(args.adapter) == "a"
+    with pytest.raises(SystemExit):  # another adapter's runs must not reuse the default's
+        parse_args(["--out", str(tmp_path), "--adapter", "a"])

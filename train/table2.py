@@ -7,8 +7,9 @@ Steps (each is skipped when its output exists, so an interrupted run resumes):
 2. the training catalog: seed 1, its `train` split (same artists, other tracks, no held-out
    artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper;
    `--captions faithful` keeps only the caption sentences that name the track's own tags
-   (`ttmrpp.caption_filter`; its caption rows' folders and tables carry a `-faithful` suffix)
-   instead of the generator's whole text;
+   (`ttmrpp.caption_filter`) instead of the generator's whole text, and `--adapter DIR`
+   captions with another LoRA adapter; the caption rows' folders and tables of such a variant
+   carry its `--variant` suffix (default `faithful` for `--captions faithful`);
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
    the `untrained` row evaluates untrained networks, and the `chance` row is the paper's
    `Random` row: the expected score of random rankings (`ttmrpp evaluate chance`);
@@ -62,11 +63,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the generator's whole pseudo-caption, or only its sentences that name the "
         "track's own tags",
     )
+    p.add_argument("--adapter", type=Path, help="captioner LoRA adapter (default: the shipped one)")
+    p.add_argument(
+        "--variant",
+        help="suffix of the caption rows' runs and tables for a non-default caption source",
+    )
     p.add_argument("--prep-only", action="store_true", help="stop after building the data")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.variant is None:
+        args.variant = "faithful" if args.captions == "faithful" else ""
+    if args.adapter and not args.variant:
+        p.error("--adapter needs --variant NAME (its runs must not mix with the default's)")
+    return args
 
 
-def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, Path]:
+def prepare(
+    out: Path,
+    train_tracks: int,
+    captions: str = "raw",
+    adapter: Path | None = None,
+    variant: str = "",
+) -> tuple[Path, Path]:
     """Benchmark manifest and pseudo-captioned training manifest (built once)."""
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
     from ttmrpp.commands.caption import pseudo_caption_manifest
@@ -76,16 +93,18 @@ def prepare(out: Path, train_tracks: int, captions: str = "raw") -> tuple[Path, 
     bench = build_catalog(out / "world" / "bench", CatalogConfig(), workers=0)
     cfg = CatalogConfig(seed=1, tracks=train_tracks, benchmark_tracks=0)
     manifest = build_catalog(out / "world" / "train", cfg, workers=0)
-    captioned = manifest.with_name("train-captioned.jsonl")
+    name = f"train-captioned-{variant}.jsonl" if adapter else "train-captioned.jsonl"
+    captioned = manifest.with_name(name)
     if not captioned.is_file():
         split = manifest.with_name("train-split.jsonl")
         atomic_write_jsonl(split, (r for r in read_jsonl(manifest) if r.get("split") == "train"))
         from ttmrpp.captioner import load_captioner
 
-        counts = pseudo_caption_manifest(split, captioned, load_captioner("lora"), batch_size=16)
+        captioner = load_captioner("lora", adapter=adapter)
+        counts = pseudo_caption_manifest(split, captioned, captioner, batch_size=16)
         print(json.dumps({"pseudo_caption": counts}), flush=True)
     if captions == "faithful":
-        faithful = manifest.with_name("train-captioned-faithful.jsonl")
+        faithful = captioned.with_name(captioned.stem + "-faithful.jsonl")
         if not faithful.is_file():
             from ttmrpp.caption_filter import filter_records
 
@@ -118,8 +137,8 @@ def evaluate_chance(args, bench: Path) -> dict:
 
 
 def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: Path) -> dict:
-    faithful = args.captions == "faithful" and "caption" in row.split(",")
-    name = f"{row.replace(',', '+')}{'-faithful' if faithful else ''}-s{seed}"
+    variant = args.variant and "caption" in row.split(",")
+    name = f"{row.replace(',', '+')}{'-' + args.variant if variant else ''}-s{seed}"
     run_dir = args.out / "runs" / name
     result = run_dir / "eval.json"
     if not result.is_file():
@@ -245,7 +264,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    bench, train_manifest = prepare(args.out, args.train_tracks, args.captions)
+    bench, train_manifest = prepare(
+        args.out, args.train_tracks, args.captions, args.adapter, args.variant
+    )
     if args.prep_only:
         return {}
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -263,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict:
             for row in rows
         }
     summary, table = summarize(results)
-    suffix = "-faithful" if args.captions == "faithful" else ""
+    suffix = f"-{args.variant}" if args.variant else ""
     atomic_write_text(args.out / f"results{suffix}.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_text(args.out / f"table{suffix}.md", table)
     print(table)

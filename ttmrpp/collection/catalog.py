@@ -31,7 +31,7 @@ from ttmrpp.collection.classical import (
     pieces_for_split,
 )
 from ttmrpp.collection.stream import WORLD_SEED, world
-from ttmrpp.fileio import atomic_write_jsonl, read_jsonl
+from ttmrpp.fileio import atomic_write_bytes, atomic_write_jsonl, read_jsonl
 
 RECORD_KEYS = (
     "id",
@@ -138,12 +138,6 @@ def encode_opus(audio: np.ndarray, sample_rate: int, bitrate: int = 20000) -> by
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def render_job(job: Job, cfg: CatalogConfig, out: Path) -> dict:
     """Render one track, write its audio and MIDI, and return its manifest record."""
     from ttmrpp.collection.track import make_track
@@ -156,10 +150,10 @@ def render_job(job: Job, cfg: CatalogConfig, out: Path) -> dict:
         artist = next(a for a in world(cfg.world_seed) if a.name == job.artist)
         t = make_track(job.seed, artist, seconds=cfg.seconds, sample_rate=cfg.sample_rate)
     audio_rel = f"audio/{job.id}.opus"
-    _atomic_write(out / audio_rel, encode_opus(t.audio, cfg.sample_rate, cfg.bitrate))
+    atomic_write_bytes(out / audio_rel, encode_opus(t.audio, cfg.sample_rate, cfg.bitrate))
     midi = io.BytesIO()
     t.midi.write(midi)
-    _atomic_write(out / "midi" / f"{job.id}.mid", midi.getvalue())
+    atomic_write_bytes(out / "midi" / f"{job.id}.mid", midi.getvalue())
     rec = {"id": job.id, "audio": audio_rel, "split": job.split, **t.record}
     if job.split == "test":
         rec["captions"] = reference_captions(rec, random.Random(f"captions-{job.seed}"))
@@ -191,7 +185,7 @@ def build_catalog(
             f"{out} holds a catalog built with other settings ({meta}); "
             "use another --out folder or delete it first"
         )
-    _atomic_write(meta, settings.encode())
+    atomic_write_bytes(meta, settings.encode())
     manifest = out / "manifest.jsonl"
     jobs = plan(cfg)
     done: dict[str, dict] = {}
@@ -255,7 +249,7 @@ def _write_artists(path: Path, cfg: CatalogConfig) -> None:
         "artists": [a.profile() for a in world(cfg.world_seed)],
         "composers": composer_graph(),
     }
-    _atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
 
 
 def read_manifest(path: Path) -> list[dict]:
