@@ -125,17 +125,6 @@ def run_logged(cmd: list[str], log: Path, threads: int = 0) -> None:
         subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT, env=env)
 
 
-def evaluate_chance(args, bench: Path) -> dict:
-    """The paper's Random row, once (it does not depend on a training seed)."""
-    run_dir = args.out / "runs" / "chance"
-    result = run_dir / "eval.json"
-    if not result.is_file():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "ttmrpp", "evaluate", "chance", "--manifest", str(bench)]
-        run_logged(cmd + ["--out", str(result)], run_dir / "eval.log")
-    return json.loads(result.read_text())
-
-
 def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: Path) -> dict:
     variant = args.variant and "caption" in row.split(",")
     name = f"{row.replace(',', '+')}{'-' + args.variant if variant else ''}-s{seed}"
@@ -143,7 +132,9 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
     result = run_dir / "eval.json"
     if not result.is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
-        if row == "random":
+        if row == "chance":
+            model = "chance"  # random rankings: `ttmrpp evaluate chance`
+        elif row == "random":
             model = args.config
         else:
             model = str(run_dir / "model")
@@ -273,7 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows = ["random"] + [r for r in args.rows.split(";") if r]
     # On a small CPU, two one-thread runs side by side beat one two-thread run.
     args.threads = 1 if args.parallel > 1 else 0
-    results = {"chance": [evaluate_chance(args, bench)]}
+    # Chance does not depend on a training seed: it is evaluated once.
+    results = {"chance": [train_and_evaluate(args, "chance", 0, bench, train_manifest)]}
     with ThreadPoolExecutor(max(1, args.parallel)) as pool:
         results |= {
             row: list(
