@@ -38,6 +38,11 @@ CSS = """
 """
 
 
+def _clip_input(label: str, elem_id: str) -> gr.Audio:
+    """An audio clip the user uploads or records; handlers receive a file path."""
+    return gr.Audio(sources=["upload", "microphone"], type="filepath", label=label, elem_id=elem_id)
+
+
 def _provider(services) -> tuple[Callable[..., Services], Callable[[], Services]]:
     """(get, current): `get(progress)` builds or loads the services and waits for them;
     `current()` returns them when ready and otherwise starts the build in the background and
@@ -274,12 +279,7 @@ def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
                     search_btn = gr.Button("Search", variant="primary", elem_id="search-btn")
                 with gr.Accordion("Query by audio clip (and hybrid)", open=False):
                     with gr.Row():
-                        clip = gr.Audio(
-                            sources=["upload", "microphone"],
-                            type="filepath",
-                            label="Audio clip (upload or record)",
-                            elem_id="clip",
-                        )
+                        clip = _clip_input("Audio clip (upload or record)", "clip")
                         with gr.Column():
                             weight = gr.Slider(
                                 0.0,
@@ -364,12 +364,7 @@ def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
                         elem_id="tagger-missing",
                     )
                 with gr.Row():
-                    tag_audio = gr.Audio(
-                        sources=["upload", "microphone"],
-                        type="filepath",
-                        label="Clip to tag (upload or record)",
-                        elem_id="tag-clip",
-                    )
+                    tag_audio = _clip_input("Clip to tag (upload or record)", "tag-clip")
                     with gr.Column():
                         tagger_pick = gr.CheckboxGroup(
                             [(c.label, c.key) for c in zoo.choices],
