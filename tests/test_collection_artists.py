@@ -64,3 +64,25 @@ def test_titles_are_plausible():
     titles = [track_title(rng) for _ in range(50)]
     assert len(set(titles)) > 40
     assert all(t[0].isupper() and 3 < len(t) < 60 for t in titles)
+
+
+def test_benchmark_only_artists_extend_the_world_without_changing_the_catalogs():
+    base = make_artists(0)
+    wide = make_artists(0, extra_heldout=40)
+    assert len(wide) == len(base) + 40
+    for a, b in zip(base, wide):  # the catalog's artists are the same, only their links grow
+        assert {**a.profile(), "similar": None} == {**b.profile(), "similar": None}
+    assert all(a.heldout for a in wide[len(base) :])
+    by = {a.name: a for a in wide}
+    assert all(a.name in by[b].similar for a in wide for b in a.similar)  # still symmetric
+    assert [a.similar for a in make_artists(0, extra_heldout=40)] == [a.similar for a in wide]
+
+
+def test_the_world_has_more_artists_than_the_artist_benchmark_cut_off():
+    from ttmrpp.collection.stream import world
+
+    arts = world()
+    assert len(arts) > 400  # nDCG@200 over fewer than 200 candidates has a high random floor
+    assert {a.name for a in artists_for_split("train")} == {
+        a.name for a in make_artists(0) if not a.heldout
+    }

@@ -9,6 +9,7 @@ import ttmrpp
 from train import evaluate
 from ttmrpp.cli import main as cli
 from ttmrpp.evaluation import known_artists, table_row
+from ttmrpp.fileio import atomic_write_jsonl, file_sha256
 
 ARTISTS = ["Ada Vale", "Bo Crane", "Cy Moss", "Di Fern"]
 SIMILAR = {"Ada Vale": ["Bo Crane"], "Bo Crane": ["Ada Vale"], "Cy Moss": ["Di Fern"],
@@ -138,3 +139,39 @@ def test_table2_caption_variants_get_their_own_suffix(tmp_path):
     assert args.variant == "long" and str(args.adapter) == "a"
     with pytest.raises(SystemExit):  # another adapter's runs must not reuse the default's
         parse_args(["--out", str(tmp_path), "--adapter", "a"])
+
+
+def test_table2_reevaluates_a_run_scored_on_another_benchmark(bench, tmp_path):
+    from train.table2 import parse_args, train_and_evaluate
+
+    args = parse_args(["--out", str(tmp_path)])
+    args.threads = 1
+    first = train_and_evaluate(args, "chance", 0, bench, bench)
+    run = tmp_path / "runs" / "chance-s0"
+    assert first["benchmark_sha256"] == file_sha256(bench)
+    stamp = (run / "eval.json").stat().st_mtime_ns
+    assert train_and_evaluate(args, "chance", 0, bench, bench) == first  # cached
+    assert (run / "eval.json").stat().st_mtime_ns == stamp
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(bench.read_text().splitlines(keepends=True)[:-1]))
+    second = train_and_evaluate(args, "chance", 0, other, other)
+    assert second["benchmark_sha256"] == file_sha256(other) != first["benchmark_sha256"]
+    assert (run / "eval-stale.json").is_file()
+
+
+def test_table2_carries_captions_over_to_a_changed_catalog(tmp_path):
+    from train.table2 import carry_over_captions
+
+    old = [{"id": "a", "tags": ["rock"], "similar_artists": ["X"], "pseudo_caption": "A rock."},
+           {"id": "b", "tags": ["jazz"], "similar_artists": ["Y"], "pseudo_caption": "Jazz."}]  # fmt: skip
+    captioned = tmp_path / "train-captioned.jsonl"
+    atomic_write_jsonl(captioned, old)
+    same = [{k: v for k, v in r.items() if k != "pseudo_caption"} for r in old]
+    assert not carry_over_captions(captioned, same) and captioned.is_file()
+    new = [
+        {"id": "a", "tags": ["rock"], "similar_artists": ["Z"]},  # new links: kept caption
+        {"id": "b", "tags": ["folk"], "similar_artists": ["Y"]},  # new tags: recaptioned
+    ]
+    assert carry_over_captions(captioned, new)
+    assert not captioned.exists() and (tmp_path / "train-captioned-stale.jsonl").is_file()
+    assert new[0]["pseudo_caption"] == "A rock." and "pseudo_caption" not in new[1]

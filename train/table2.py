@@ -27,6 +27,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ttmrpp.fileio import file_sha256
+
 ROWS = ["tag", "tag,caption", "tag,caption,meta", "tag,caption,meta,sim"]
 ROW_NAMES = {
     "chance": "random (chance)",
@@ -58,10 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--captions",
-        choices=["faithful", "raw"],
+        choices=["faithful", "raw", "constrained"],
         default="raw",
-        help="the generator's whole pseudo-caption, or only its sentences that name the "
-        "track's own tags",
+        help="the generator's whole pseudo-caption; only its sentences that name the track's "
+        "own tags (faithful); or captions decoded under the tag constraint (constrained: "
+        "never another tag of the vocabulary, each own tag favoured; ttmrpp/tag_constraint.py)",
     )
     p.add_argument("--adapter", type=Path, help="captioner LoRA adapter (default: the shipped one)")
     p.add_argument(
@@ -71,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prep-only", action="store_true", help="stop after building the data")
     args = p.parse_args(argv)
     if args.variant is None:
-        args.variant = "faithful" if args.captions == "faithful" else ""
+        args.variant = "" if args.captions == "raw" else args.captions
     if args.adapter and not args.variant:
         p.error("--adapter needs --variant NAME (its runs must not mix with the default's)")
     return args
@@ -93,15 +96,21 @@ def prepare(
     bench = build_catalog(out / "world" / "bench", CatalogConfig(), workers=0)
     cfg = CatalogConfig(seed=1, tracks=train_tracks, benchmark_tracks=0)
     manifest = build_catalog(out / "world" / "train", cfg, workers=0)
-    name = f"train-captioned-{variant}.jsonl" if adapter else "train-captioned.jsonl"
+    constrained = captions == "constrained"
+    suffix = "-".join(x for x in (variant if adapter else "", "constrained" * constrained) if x)
+    name = f"train-captioned-{suffix}.jsonl" if suffix else "train-captioned.jsonl"
     captioned = manifest.with_name(name)
+    split_records = [r for r in read_jsonl(manifest) if r.get("split") == "train"]
+    carry_over_captions(captioned, split_records)
     if not captioned.is_file():
         split = manifest.with_name("train-split.jsonl")
-        atomic_write_jsonl(split, (r for r in read_jsonl(manifest) if r.get("split") == "train"))
+        atomic_write_jsonl(split, split_records)
         from ttmrpp.captioner import load_captioner
 
         captioner = load_captioner("lora", adapter=adapter)
-        counts = pseudo_caption_manifest(split, captioned, captioner, batch_size=16)
+        counts = pseudo_caption_manifest(
+            split, captioned, captioner, batch_size=16, keep_existing=True, constrained=constrained
+        )
         print(json.dumps({"pseudo_caption": counts}), flush=True)
     if captions == "faithful":
         faithful = captioned.with_name(captioned.stem + "-faithful.jsonl")
@@ -117,6 +126,40 @@ def prepare(
     return bench, captioned
 
 
+def carry_over_captions(captioned: Path, records: list[dict]) -> bool:
+    """Retire a captioned manifest made from other records, carrying its captions over.
+
+    When the catalog changes (another music-world version), each pseudo-caption whose track id
+    and tags are unchanged is copied onto `records` (so only new tracks need the captioner);
+    the old file moves to `*-stale.jsonl` and its faithful filtering is deleted. Returns
+    whether the file was stale.
+    """
+    from ttmrpp.fileio import read_jsonl
+
+    if not captioned.is_file():
+        return False
+    old_records = read_jsonl(captioned)
+    derived = ("pseudo_caption", "pseudo_caption_raw")
+
+    def strip(r: dict) -> dict:
+        return {k: v for k, v in r.items() if k not in derived}
+
+    if len(old_records) == len(records) and all(
+        strip(a) == strip(b) for a, b in zip(old_records, records)
+    ):
+        return False
+    old = {(r["id"], json.dumps(r.get("tags"), sort_keys=True)): r for r in old_records}
+    for r in records:
+        prev = old.get((r["id"], json.dumps(r.get("tags"), sort_keys=True)))
+        if prev and prev.get("pseudo_caption"):
+            r["pseudo_caption"] = prev["pseudo_caption"]
+    stale = captioned.with_name(captioned.stem + "-stale.jsonl")
+    captioned.replace(stale)
+    captioned.with_name(captioned.stem + "-faithful.jsonl").unlink(missing_ok=True)
+    print(json.dumps({"stale_captions_moved_to": str(stale)}), flush=True)
+    return True
+
+
 def run_logged(cmd: list[str], log: Path, threads: int = 0) -> None:
     """Run a step, its output appended to `log`; `threads` caps its CPU threads (0: all)."""
     print("+", " ".join(cmd), flush=True)
@@ -130,6 +173,9 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
     name = f"{row.replace(',', '+')}{'-' + args.variant if variant else ''}-s{seed}"
     run_dir = args.out / "runs" / name
     result = run_dir / "eval.json"
+    bench_digest = file_sha256(bench)
+    if result.is_file() and json.loads(result.read_text()).get("benchmark_sha256") != bench_digest:
+        result.replace(run_dir / "eval-stale.json")  # evaluated on another benchmark
     if not result.is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
         if row == "chance":

@@ -103,3 +103,14 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     """All objects of a JSONL file (see `iter_jsonl` for the errors)."""
     return [obj for _, obj in iter_jsonl(path)]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (read in 1 MiB blocks)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -361,40 +361,53 @@ def _name(rng: random.Random, main: str, used: set[str]) -> str:
     raise RuntimeError("ran out of unique artist names; enlarge the word lists")
 
 
-def make_artists(seed: int = 0, n: int = 160, heldout_fraction: float = 0.1) -> list[Artist]:
-    """Generate `n` fictional artists (deterministic for a seed) with the similarity graph."""
+BENCHMARK_ONLY_ARTISTS = 640  # held-out artists beyond the catalog's 160 (see make_artists)
+
+
+def make_artists(
+    seed: int = 0, n: int = 160, heldout_fraction: float = 0.1, extra_heldout: int = 0
+) -> list[Artist]:
+    """Generate fictional artists (deterministic for a seed) with the similarity graph.
+
+    The first `n` are the catalog's artists, `heldout_fraction` of them held out; then
+    `extra_heldout` more, all held out (benchmark-only artists, drawn after the first `n` so
+    those stay exactly the same). The graph is linked over all of them.
+    """
     rng = random.Random(seed)
     used: set[str] = set()
-    names = sorted(GENRES)
-    artists = []
-    for i in range(n):
-        main = names[i % len(names)]  # every genre gets artists
-        g = genre(main)
-        gs = [main] + ([rng.choice(RELATED[main])] if rng.random() < 0.4 else [])
-        palette = {
-            "bass": [rng.choice(g.bass_instruments)],
-            "comp": rng.sample(g.comp_instruments, min(2, len(g.comp_instruments))),
-        }
-        if g.lead_instruments:
-            palette["lead"] = rng.sample(g.lead_instruments, min(2, len(g.lead_instruments)))
-        lo, hi = g.bpm
-        a = rng.randint(lo, lo + (hi - lo) // 2)
-        b = rng.randint(max(a + 4, lo + (hi - lo) // 2), hi) if hi - a >= 4 else hi
-        minor = (
-            min(1.0, max(0.0, g.minor_prob + rng.uniform(-0.25, 0.25))) if g.minor_prob > 0 else 0.0
-        )
-        moods = rng.sample(g.moods, min(3, len(g.moods)))
-        if minor > 0.6:
-            moods = [m for m in moods if m in MINOR_MOODS] or moods
-        albums = rng.sample(_ALBUM, rng.randint(1, 3))
-        artists.append(Artist(_name(rng, main, used), gs, palette, (a, b), minor, moods, albums))
+    artists = [_make_artist(i, rng, used) for i in range(n)]
     # Hold out whole artists for the benchmark: a spread over genres, chosen by the seed.
     order = list(range(n))
     rng.shuffle(order)
     for idx in order[: max(1, int(round(n * heldout_fraction)))]:
         artists[idx].heldout = True
+    for i in range(n, n + extra_heldout):
+        artists.append(_make_artist(i, rng, used))
+        artists[-1].heldout = True
     link_similar(artists, _score)
     return artists
+
+
+def _make_artist(i: int, rng: random.Random, used: set[str]) -> Artist:
+    names = sorted(GENRES)
+    main = names[i % len(names)]  # every genre gets artists
+    g = genre(main)
+    gs = [main] + ([rng.choice(RELATED[main])] if rng.random() < 0.4 else [])
+    palette = {
+        "bass": [rng.choice(g.bass_instruments)],
+        "comp": rng.sample(g.comp_instruments, min(2, len(g.comp_instruments))),
+    }
+    if g.lead_instruments:
+        palette["lead"] = rng.sample(g.lead_instruments, min(2, len(g.lead_instruments)))
+    lo, hi = g.bpm
+    a = rng.randint(lo, lo + (hi - lo) // 2)
+    b = rng.randint(max(a + 4, lo + (hi - lo) // 2), hi) if hi - a >= 4 else hi
+    minor = min(1.0, max(0.0, g.minor_prob + rng.uniform(-0.25, 0.25))) if g.minor_prob > 0 else 0.0
+    moods = rng.sample(g.moods, min(3, len(g.moods)))
+    if minor > 0.6:
+        moods = [m for m in moods if m in MINOR_MOODS] or moods
+    albums = rng.sample(_ALBUM, rng.randint(1, 3))
+    return Artist(_name(rng, main, used), gs, palette, (a, b), minor, moods, albums)
 
 
 def _jaccard(a, b) -> float:
@@ -420,16 +433,21 @@ def link_similar(artists: list, score, k: int = 3) -> None:
     """Fill `.similar`: union of each artist's top-k by `score` (symmetric, degree >= k)."""
     if len(artists) <= k:
         raise ValueError(f"need more than {k} artists to give each {k} neighbours")
-    nbrs: dict[str, set[str]] = {a.name: set() for a in artists}
-    for a in artists:
-        ranked = sorted((b for b in artists if b is not a), key=lambda b: (-score(a, b), b.name))
-        for b in ranked[:k]:
-            nbrs[a.name].add(b.name)
-            nbrs[b.name].add(a.name)
-    for a in artists:
-        a.similar = sorted(
-            nbrs[a.name], key=lambda nm: -score(a, next(x for x in artists if x.name == nm))
+    n = len(artists)
+    sim = [[0.0] * n for _ in range(n)]  # the score is symmetric: compute each pair once
+    for i in range(n):
+        for j in range(i + 1, n):
+            sim[i][j] = sim[j][i] = score(artists[i], artists[j])
+    nbrs: list[set[int]] = [set() for _ in range(n)]
+    for i in range(n):
+        ranked = sorted(
+            (j for j in range(n) if j != i), key=lambda j: (-sim[i][j], artists[j].name)
         )
+        for j in ranked[:k]:
+            nbrs[i].add(j)
+            nbrs[j].add(i)
+    for i, a in enumerate(artists):
+        a.similar = [artists[j].name for j in sorted(nbrs[i], key=lambda j: -sim[i][j])]
 
 
 def track_title(rng: random.Random) -> str:

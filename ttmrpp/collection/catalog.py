@@ -47,7 +47,7 @@ RECORD_KEYS = (
     "similar_artists",
     "captions",
 )
-GENERATOR_VERSION = "2"  # bump when the same settings would render different tracks
+GENERATOR_VERSION = "3"  # bump when the same settings would render different tracks
 OPUS_RATE = 24000  # Opus encodes at 8/12/16/24/48 kHz; 24 kHz keeps everything below 11 kHz
 
 
@@ -57,7 +57,7 @@ class CatalogConfig:
 
     seed: int = 0  # drives every track
     tracks: int = 600  # demo catalog size (train + valid)
-    benchmark_tracks: int = 150  # held-out test split
+    benchmark_tracks: int = 1000  # held-out test split
     seconds: float = 20.0  # music length per track (the audio adds a short release tail)
     sample_rate: int = 22050  # render rate
     classical_fraction: float = 0.08  # share of corpus pieces

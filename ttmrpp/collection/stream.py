@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ttmrpp.collection.artists import Artist, make_artists
+from ttmrpp.collection.artists import BENCHMARK_ONLY_ARTISTS, Artist, make_artists
 
 WORLD_SEED = 0  # the artist world shared by the catalog and the stream
 SPLITS = ("train", "valid", "test")
@@ -16,8 +16,8 @@ SPLITS = ("train", "valid", "test")
 
 @lru_cache(maxsize=2)
 def world(seed: int = WORLD_SEED) -> tuple[Artist, ...]:
-    """The fictional artists (cached per process)."""
-    return tuple(make_artists(seed))
+    """The fictional artists (cached per process): the catalog's 160, then the benchmark-only."""
+    return tuple(make_artists(seed, extra_heldout=BENCHMARK_ONLY_ARTISTS))
 
 
 def artists_for_split(split: str, seed: int = WORLD_SEED) -> list[Artist]:

@@ -68,18 +68,26 @@ def load_any(spec: str, official_config: str = "ttmrpp-paper", seed: int = 0):
 
 
 def default_benchmark() -> Path:
-    """The default catalog's manifest (600 demo + 150 benchmark tracks), built once."""
+    """The default catalog's manifest (600 demo + 1000 benchmark tracks), built once."""
+    import shutil
+
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
     from ttmrpp.demo import cache_dir
 
-    return build_catalog(cache_dir() / "benchmark-seed0", CatalogConfig(), workers=0)
+    folder = cache_dir() / "benchmark-seed0"
+    try:
+        return build_catalog(folder, CatalogConfig(), workers=0)
+    except ValueError as exc:  # built by another version of the music world: it is our cache
+        print(f"rebuilding the benchmark in {folder}: {exc}", file=sys.stderr)
+        shutil.rmtree(folder)
+        return build_catalog(folder, CatalogConfig(), workers=0)
 
 
 def results_for(args: argparse.Namespace) -> dict:
     """Load the model and the benchmark, evaluate, print and optionally save the JSON."""
     from ttmrpp.data import read_jsonl_manifest
     from ttmrpp.evaluation import chance, evaluate, known_artists
-    from ttmrpp.fileio import atomic_write_text
+    from ttmrpp.fileio import atomic_write_text, file_sha256
 
     is_chance = args.checkpoint == CHANCE
     model = None if is_chance else load_any(args.checkpoint, args.official_config, args.seed)
@@ -93,7 +101,12 @@ def results_for(args: argparse.Namespace) -> dict:
         scores = chance(records, known or None, args.triplets, args.draws, args.seed)
     else:
         scores = evaluate(model, records, known or None, args.batch_size, args.triplets)
-    results = {"model": args.checkpoint, "manifest": str(manifest), **scores}
+    results = {
+        "model": args.checkpoint,
+        "manifest": str(manifest),
+        "benchmark_sha256": file_sha256(manifest),
+        **scores,
+    }
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:
