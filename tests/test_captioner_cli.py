@@ -161,3 +161,18 @@ def test_bad_manifest_is_named(tmp_path, capsys):
     )
     assert "bad.jsonl:2" in capsys.readouterr().err
     assert _run(["pseudo-caption", str(tmp_path / "nope.jsonl"), "--out", "x.jsonl"]) == 2
+
+
+def test_constrained_needs_an_llm_and_takes_the_manifest_vocabulary(tmp_path, tiny_llm_dir):
+    src = tmp_path / "m.jsonl"
+    _manifest(src, 3)
+    with pytest.raises(ValueError, match="needs an LLM captioner"):
+        cmd.pseudo_caption_manifest(
+            src, tmp_path / "o.jsonl", TemplateCaptioner(), constrained=True
+        )
+    from ttmrpp.captioner import GenerationSettings, LLMCaptioner
+
+    llm = LLMCaptioner(tiny_llm_dir, settings=GenerationSettings(max_new_tokens=4))
+    counts = cmd.pseudo_caption_manifest(src, tmp_path / "o.jsonl", llm, constrained=True)
+    assert counts["generated"] == 3
+    assert llm.constrain_vocabulary == ["drums", "guitar 0", "guitar 1", "guitar 2", "rock"]

@@ -249,6 +249,9 @@ class LLMCaptioner(Captioner):
         self.settings = settings or GenerationSettings()
         self.max_tags = max_tags
         self.name = "lora" if self.use_adapter else "base"
+        # Set to a tag vocabulary to steer decoding (`tag_constraint.TagConstraint`): the
+        # caption then never names a vocabulary tag the track lacks and tends to name its own.
+        self.constrain_vocabulary: list[str] | None = None
 
     def base_view(self) -> LLMCaptioner:
         """The same loaded model with the adapter disabled (shares weights and lock)."""
@@ -299,8 +302,18 @@ class LLMCaptioner(Captioner):
         if not batch:
             return []
         inputs = self._encode(batch)
+        kwargs = self._generate_kwargs()
+        if self.constrain_vocabulary is not None:
+            from transformers import LogitsProcessorList
+
+            from ttmrpp.tag_constraint import TagConstraint
+
+            rule = TagConstraint(
+                self.tokenizer, batch, self.constrain_vocabulary, inputs["input_ids"].shape[1]
+            )
+            kwargs["logits_processor"] = LogitsProcessorList([rule])
         with self.lock, self._context(), torch.inference_mode():
-            out = self.model.generate(**inputs, **self._generate_kwargs())
+            out = self.model.generate(**inputs, **kwargs)
         new = out[:, inputs["input_ids"].shape[1] :]
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         return [clean_caption(t) for t in texts]

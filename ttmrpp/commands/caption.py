@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep only caption sentences that name the record's own tags and no other tag "
         "(the generated text stays in pseudo_caption_raw)",
     )
+    q.add_argument(
+        "--constrained",
+        action="store_true",
+        help="steer decoding: never name a tag of the manifest's vocabulary that the record "
+        "lacks, and favour naming each of its own tags (LLM generators)",
+    )
     _model_flags(q)
     q.set_defaults(func=run_pseudo_caption)
 
@@ -166,6 +172,7 @@ def pseudo_caption_manifest(
     batch_size: int = 8,
     keep_existing: bool = False,
     faithful: bool = False,
+    constrained: bool = False,
 ) -> dict[str, Any]:
     """Fill `pseudo_caption` for every record of `manifest` and write `out` atomically.
 
@@ -182,6 +189,10 @@ def pseudo_caption_manifest(
     if batch_size < 1:
         raise ValueError(f"batch size must be ≥ 1, got {batch_size}")
     records = _read_manifest(manifest)
+    if constrained:  # steer decoding by the manifest's tag vocabulary (`tag_constraint.py`)
+        if not hasattr(captioner, "constrain_vocabulary"):
+            raise ValueError("--constrained needs an LLM captioner (base or lora)")
+        captioner.constrain_vocabulary = sorted({t for r in records for t in record_tags(r)})
     partial = out.with_name(out.name + ".partial.jsonl")
     done = _read_partial(partial, records)
     counts = {
@@ -239,7 +250,13 @@ def run_pseudo_caption(args: argparse.Namespace) -> int:
     del records
     cap = _make(args, args.generator)
     counts = pseudo_caption_manifest(
-        args.manifest, args.out, cap, args.batch_size, args.keep_existing, args.faithful
+        args.manifest,
+        args.out,
+        cap,
+        args.batch_size,
+        args.keep_existing,
+        args.faithful,
+        args.constrained,
     )
     print(json.dumps({"out": str(args.out), **counts}))
     if counts["untagged"]:
