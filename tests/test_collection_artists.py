@@ -70,8 +70,10 @@ def test_benchmark_only_artists_extend_the_world_without_changing_the_catalogs()
     base = make_artists(0)
     wide = make_artists(0, extra_heldout=40)
     assert len(wide) == len(base) + 40
+    names = {a.name for a in base}
     for a, b in zip(base, wide):  # the catalog's artists are the same, only their links grow
         assert {**a.profile(), "similar": None} == {**b.profile(), "similar": None}
+        assert {s for s in b.similar if s in names} == set(a.similar)
     assert all(a.heldout for a in wide[len(base) :])
     by = {a.name: a for a in wide}
     assert all(a.name in by[b].similar for a in wide for b in a.similar)  # still symmetric
@@ -86,3 +88,18 @@ def test_the_world_has_more_artists_than_the_artist_benchmark_cut_off():
     assert {a.name for a in artists_for_split("train")} == {
         a.name for a in make_artists(0) if not a.heldout
     }
+
+
+def test_training_records_never_name_a_heldout_artist():
+    from ttmrpp.collection.stream import for_split, heldout_names, iter_tracks, world
+
+    held = heldout_names()
+    artist = next(a for a in world() if not a.heldout and set(a.similar) & held)
+    record = {"artist": artist.name, "similar_artists": list(artist.similar)}
+    assert set(for_split(dict(record), "test")["similar_artists"]) & held  # the benchmark's view
+    kept = for_split(dict(record), "train")["similar_artists"]
+    assert kept and not set(kept) & held
+    stream = iter_tracks(seed=5, seconds=1.0, sample_rate=16000, classical_fraction=0.0)
+    for _ in range(3):
+        _, rec = next(stream)
+        assert not set(rec["similar_artists"]) & held

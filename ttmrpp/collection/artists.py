@@ -371,7 +371,8 @@ def make_artists(
 
     The first `n` are the catalog's artists, `heldout_fraction` of them held out; then
     `extra_heldout` more, all held out (benchmark-only artists, drawn after the first `n` so
-    those stay exactly the same). The graph is linked over all of them.
+    those stay exactly the same). Each catalog artist links to its top 3 among the catalog's
+    artists, each benchmark-only artist to its top 3 among all; the graph is the union.
     """
     rng = random.Random(seed)
     used: set[str] = set()
@@ -384,7 +385,9 @@ def make_artists(
     for i in range(n, n + extra_heldout):
         artists.append(_make_artist(i, rng, used))
         artists[-1].heldout = True
-    link_similar(artists, _score)
+    # The catalog's artists pick their top 3 among themselves (as without the extra ones), the
+    # benchmark-only ones among everybody; the union makes it symmetric.
+    link_similar(artists, _score, pools=[n] * n + [n + extra_heldout] * extra_heldout)
     return artists
 
 
@@ -429,8 +432,11 @@ def _score(a: Artist, b: Artist) -> float:
     )
 
 
-def link_similar(artists: list, score, k: int = 3) -> None:
-    """Fill `.similar`: union of each artist's top-k by `score` (symmetric, degree >= k)."""
+def link_similar(artists: list, score, k: int = 3, pools: list[int] | None = None) -> None:
+    """Fill `.similar`: union of each artist's top-k by `score` (symmetric, degree >= k).
+
+    `pools[i]` limits artist i's top-k to the first `pools[i]` artists (default: all).
+    """
     if len(artists) <= k:
         raise ValueError(f"need more than {k} artists to give each {k} neighbours")
     n = len(artists)
@@ -440,9 +446,8 @@ def link_similar(artists: list, score, k: int = 3) -> None:
             sim[i][j] = sim[j][i] = score(artists[i], artists[j])
     nbrs: list[set[int]] = [set() for _ in range(n)]
     for i in range(n):
-        ranked = sorted(
-            (j for j in range(n) if j != i), key=lambda j: (-sim[i][j], artists[j].name)
-        )
+        pool = range(pools[i] if pools else n)
+        ranked = sorted((j for j in pool if j != i), key=lambda j: (-sim[i][j], artists[j].name))
         for j in ranked[:k]:
             nbrs[i].add(j)
             nbrs[j].add(i)

@@ -30,7 +30,7 @@ from ttmrpp.collection.classical import (
     make_classical_track,
     pieces_for_split,
 )
-from ttmrpp.collection.stream import WORLD_SEED, world
+from ttmrpp.collection.stream import WORLD_SEED, for_split, world
 from ttmrpp.fileio import atomic_write_bytes, atomic_write_jsonl, read_jsonl
 
 RECORD_KEYS = (
@@ -47,7 +47,7 @@ RECORD_KEYS = (
     "similar_artists",
     "captions",
 )
-GENERATOR_VERSION = "3"  # bump when the same settings would render different tracks
+GENERATOR_VERSION = "4"  # bump when the same settings would render different tracks
 OPUS_RATE = 24000  # Opus encodes at 8/12/16/24/48 kHz; 24 kHz keeps everything below 11 kHz
 
 
@@ -155,6 +155,7 @@ def render_job(job: Job, cfg: CatalogConfig, out: Path) -> dict:
     t.midi.write(midi)
     atomic_write_bytes(out / "midi" / f"{job.id}.mid", midi.getvalue())
     rec = {"id": job.id, "audio": audio_rel, "split": job.split, **t.record}
+    rec = for_split(rec, job.split, cfg.world_seed)
     if job.split == "test":
         rec["captions"] = reference_captions(rec, random.Random(f"captions-{job.seed}"))
     return {k: rec[k] for k in RECORD_KEYS if k in rec}

@@ -20,6 +20,20 @@ def world(seed: int = WORLD_SEED) -> tuple[Artist, ...]:
     return tuple(make_artists(seed, extra_heldout=BENCHMARK_ONLY_ARTISTS))
 
 
+@lru_cache(maxsize=2)
+def heldout_names(seed: int = WORLD_SEED) -> frozenset[str]:
+    """Names of the held-out artists, which training data never names."""
+    return frozenset(a.name for a in world(seed) if a.heldout)
+
+
+def for_split(record: dict, split: str, seed: int = WORLD_SEED) -> dict:
+    """The record as a split may see it: training splits drop held-out similar artists."""
+    if split != "test" and record.get("similar_artists"):
+        held = heldout_names(seed)
+        record["similar_artists"] = [s for s in record["similar_artists"] if s not in held]
+    return record
+
+
 def artists_for_split(split: str, seed: int = WORLD_SEED) -> list[Artist]:
     """Artists a split may draw from: training splits never see held-out artists."""
     if split not in SPLITS:
@@ -42,7 +56,7 @@ def iter_tracks(
     Every step draws a new track seed from `seed`, so the stream never repeats a clip; the same
     `seed` always gives the same stream. Clips start somewhere inside a song (not always at the
     intro) and last exactly `seconds`. For split="train"/"valid" no held-out benchmark artist
-    is ever used.
+    is ever used or named.
     """
     from ttmrpp.collection.track import make_track
 
@@ -67,5 +81,6 @@ def iter_tracks(
                 rng.randrange(2**31), artist, seconds=seconds, sample_rate=sample_rate, ending=False
             )
         record = {"id": f"s{seed}-{split}-{i:08d}", "audio": None, "split": split, **t.record}
+        record = for_split(record, split)
         i += 1
         yield t.audio, record
