@@ -157,3 +157,19 @@ def test_stream_train_never_uses_heldout_artists():
     assert not held & artists
     with pytest.raises(ValueError, match="unknown split"):
         next(iter_tracks(seed=0, split="holdout"))
+
+
+def test_cli_defaults_are_the_default_catalog():
+    import argparse
+
+    from ttmrpp.commands import catalog as cmd
+
+    parser = argparse.ArgumentParser()
+    cmd.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["build-catalog", "--out", "x"])
+    cfg = CatalogConfig()
+    assert (args.tracks, args.benchmark_tracks, args.seconds) == (
+        cfg.tracks,
+        cfg.benchmark_tracks,
+        cfg.seconds,
+    )

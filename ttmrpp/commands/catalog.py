@@ -19,7 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="catalog seed (default 0)")
     p.add_argument("--tracks", type=int, default=600, help="demo tracks, train+valid (default 600)")
     p.add_argument(
-        "--benchmark-tracks", type=int, default=150, help="held-out test tracks (default 150)"
+        "--benchmark-tracks",
+        type=int,
+        default=1000,
+        help="held-out test tracks (default 1000: the benchmark `ttmrpp evaluate` uses)",
     )
     p.add_argument(
         "--seconds", type=float, default=20.0, help="music per track in seconds (default 20)"
