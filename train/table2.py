@@ -3,13 +3,14 @@
     python -m train.table2 --out runs/table2
 
 Steps (each is skipped when its output exists, so an interrupted run resumes):
-1. the benchmark: the default catalog (seed 0) whose 150 `test` tracks are held out;
+1. the benchmark: the default catalog (seed 0) whose 1,000 `test` tracks are held out;
 2. the training catalog: seed 1, its `train` split (same artists, other tracks, no held-out
    artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper;
    `--captions faithful` keeps only the caption sentences that name the track's own tags
    (`ttmrpp.caption_filter`) instead of the generator's whole text, and `--adapter DIR`
    captions with another LoRA adapter; the caption rows' folders and tables of such a variant
-   carry its `--variant` suffix (default `faithful` for `--captions faithful`);
+   carry its `--variant` suffix (default `faithful` for `--captions faithful`), and
+   `--captions constrained` captions under the tag constraint (`ttmrpp.tag_constraint`);
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
    the `untrained` row evaluates untrained networks, and the `chance` row is the paper's
    `Random` row: the expected score of random rankings (`ttmrpp evaluate chance`);

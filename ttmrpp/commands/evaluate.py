@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Table-2 metrics of a model on the held-out benchmark split (JSON)",
         description="Caption, tag, metadata, track-similarity and artist-similarity retrieval "
         "on a benchmark manifest. Without --manifest the music world's default benchmark "
-        "(seed 0, 150 held-out tracks) is built once into the cache folder.",
+        "(seed 0, 1,000 held-out tracks) is built once into the cache folder.",
     )
     add_arguments(p)
     p.set_defaults(func=run)
