@@ -98,9 +98,8 @@ def prepare(
     cfg = CatalogConfig(seed=1, tracks=train_tracks, benchmark_tracks=0)
     manifest = build_catalog(out / "world" / "train", cfg, workers=0)
     constrained = captions == "constrained"
-    suffix = "-".join(x for x in (variant if adapter else "", "constrained" * constrained) if x)
-    name = f"train-captioned-{suffix}.jsonl" if suffix else "train-captioned.jsonl"
-    captioned = manifest.with_name(name)
+    parts = ["train-captioned"] + ([variant] if adapter else []) + ["constrained"] * constrained
+    captioned = manifest.with_name("-".join(parts) + ".jsonl")
     split_records = [r for r in read_jsonl(manifest) if r.get("split") == "train"]
     carry_over_captions(captioned, split_records)
     if not captioned.is_file():

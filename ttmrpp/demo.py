@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -93,12 +92,8 @@ def build_catalog_into(folder: Path, tracks: int, seconds: float, progress: bool
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
 
     cfg = CatalogConfig(tracks=tracks, benchmark_tracks=0, seconds=seconds)
-    try:
-        return build_catalog(folder, cfg, workers=0, progress=progress)
-    except ValueError as exc:  # built by another version of the music world: it is our cache
-        log.warning("rebuilding the demo catalog in %s: %s", folder, exc)
-        shutil.rmtree(folder)
-        return build_catalog(folder, cfg, workers=0, progress=progress)
+    # Built by another version of the music world: it is our cache, so it is rebuilt.
+    return build_catalog(folder, cfg, workers=0, progress=progress, replace_other=True)
 
 
 def cached_index_dir(

@@ -36,9 +36,11 @@ def spellings(term: str) -> list[str]:
     return out
 
 
-def token_sequences(tokenizer: Any, term: str) -> list[tuple[int, ...]]:
-    """The distinct token-id sequences of a term's spellings."""
-    seqs = {tuple(tokenizer.encode(s, add_special_tokens=False)) for s in spellings(term)}
+def token_sequences(tokenizer: Any, term: str, word_initial: bool = False) -> list[tuple[int, ...]]:
+    """The distinct token-id sequences of a term's spellings (`word_initial`: only those
+    with a leading space, which start a new word)."""
+    forms = [s for s in spellings(term) if s.startswith(" ") or not word_initial]
+    seqs = {tuple(tokenizer.encode(s, add_special_tokens=False)) for s in forms}
     return sorted(s for s in seqs if s)
 
 
@@ -95,11 +97,7 @@ class TagConstraint(LogitsProcessor):
             self.multi.append(multi)
             wanted = []
             for t in sorted(own):
-                push = sorted(
-                    {tuple(tokenizer.encode(sp, add_special_tokens=False))
-                     for sp in spellings(t) if sp.startswith(" ")}
-                )  # fmt: skip
-                wanted.append((seqs(t), [p for p in push if p]))
+                wanted.append((seqs(t), token_sequences(tokenizer, t, word_initial=True)))
             self.wanted.append(wanted)
         self.prefix_lengths = [sorted({len(k) for k in m}) for m in self.multi]
         self.prompt_length = prompt_length

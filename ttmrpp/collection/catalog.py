@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import random
+import shutil
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -47,6 +49,7 @@ RECORD_KEYS = (
     "similar_artists",
     "captions",
 )
+logger = logging.getLogger(__name__)
 GENERATOR_VERSION = "4"  # bump when the same settings would render different tracks
 OPUS_RATE = 24000  # Opus encodes at 8/12/16/24/48 kHz; 24 kHz keeps everything below 11 kHz
 
@@ -167,12 +170,18 @@ def _worker(args: tuple[Job, CatalogConfig, str]) -> dict:
 
 
 def build_catalog(
-    out: Path, cfg: CatalogConfig = CatalogConfig(), workers: int = 0, progress: bool = True
+    out: Path,
+    cfg: CatalogConfig = CatalogConfig(),
+    workers: int = 0,
+    progress: bool = True,
+    replace_other: bool = False,
 ) -> Path:
     """Build (or finish building) the catalog in `out`; returns the manifest path.
 
     Args:
         workers: processes to render with; 0 = all CPU cores.
+        replace_other: a folder built with other settings (or by another music-world version)
+            is deleted and rebuilt, with a warning; for caches. Otherwise it is refused.
     """
     from tqdm import tqdm
 
@@ -182,10 +191,14 @@ def build_catalog(
     settings = json.dumps({"generator": GENERATOR_VERSION, **asdict(cfg)}, indent=1, sort_keys=True)
     meta = out / "catalog.json"
     if meta.exists() and meta.read_text("utf-8") != settings:
-        raise ValueError(
-            f"{out} holds a catalog built with other settings ({meta}); "
-            "use another --out folder or delete it first"
-        )
+        if not replace_other:
+            raise ValueError(
+                f"{out} holds a catalog built with other settings ({meta}); "
+                "use another --out folder or delete it first"
+            )
+        logger.warning("rebuilding %s: it holds a catalog built with other settings", out)
+        shutil.rmtree(out)
+        return build_catalog(out, cfg, workers, progress)
     atomic_write_bytes(meta, settings.encode())
     manifest = out / "manifest.jsonl"
     jobs = plan(cfg)

@@ -68,19 +68,14 @@ def load_any(spec: str, official_config: str = "ttmrpp-paper", seed: int = 0):
 
 
 def default_benchmark() -> Path:
-    """The default catalog's manifest (600 demo + 1000 benchmark tracks), built once."""
-    import shutil
-
+    """The default catalog's manifest (600 demo + 1000 benchmark tracks), built once and
+    rebuilt when the music world's version changes (it is our cache)."""
     from ttmrpp.collection.catalog import CatalogConfig, build_catalog
     from ttmrpp.demo import cache_dir
 
-    folder = cache_dir() / "benchmark-seed0"
-    try:
-        return build_catalog(folder, CatalogConfig(), workers=0)
-    except ValueError as exc:  # built by another version of the music world: it is our cache
-        print(f"rebuilding the benchmark in {folder}: {exc}", file=sys.stderr)
-        shutil.rmtree(folder)
-        return build_catalog(folder, CatalogConfig(), workers=0)
+    return build_catalog(
+        cache_dir() / "benchmark-seed0", CatalogConfig(), workers=0, replace_other=True
+    )
 
 
 def results_for(args: argparse.Namespace) -> dict:
