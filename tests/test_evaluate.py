@@ -133,7 +133,9 @@ def test_table2_summary_prints_single_run_rows_without_a_range():
 def test_table2_caption_variants_get_their_own_suffix(tmp_path):
     from train.table2 import parse_args
 
-    assert parse_args(["--out", str(tmp_path)]).variant == ""
+    default = parse_args(["--out", str(tmp_path)])
+    assert default.captions == "constrained" and default.variant == ""
+    assert parse_args(["--out", str(tmp_path), "--captions", "raw"]).variant == "raw"
     assert parse_args(["--out", str(tmp_path), "--captions", "faithful"]).variant == "faithful"
     args = parse_args(["--out", str(tmp_path), "--adapter", "a", "--variant", "long"])
     assert args.variant == "long" and str(args.adapter) == "a"
@@ -175,3 +177,18 @@ def test_table2_carries_captions_over_to_a_changed_catalog(tmp_path):
     assert carry_over_captions(captioned, new)
     assert not captioned.exists() and (tmp_path / "train-captioned-stale.jsonl").is_file()
     assert new[0]["pseudo_caption"] == "A rock." and "pseudo_caption" not in new[1]
+
+
+def test_table2_refuses_a_run_folder_trained_on_other_data(tmp_path):
+    from train.table2 import check_training_data
+
+    run = tmp_path / "runs" / "tag+caption-s0"
+    run.mkdir(parents=True)
+    constrained, raw = tmp_path / "constrained.jsonl", tmp_path / "raw.jsonl"
+    constrained.write_text('{"id": "a", "pseudo_caption": "A rock song."}\n')
+    raw.write_text('{"id": "a", "pseudo_caption": "A jazz song with piano."}\n')
+    check_training_data(run, constrained)  # a new run: stamped before it trains
+    assert json.loads((run / "training_data.json").read_text())["path"] == str(constrained)
+    check_training_data(run, constrained)  # the same data: fine
+    with pytest.raises(SystemExit, match="was trained on"):
+        check_training_data(run, raw)

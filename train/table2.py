@@ -5,12 +5,13 @@
 Steps (each is skipped when its output exists, so an interrupted run resumes):
 1. the benchmark: the default catalog (seed 0) whose 1,000 `test` tracks are held out;
 2. the training catalog: seed 1, its `train` split (same artists, other tracks, no held-out
-   artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper;
-   `--captions faithful` keeps only the caption sentences that name the track's own tags
-   (`ttmrpp.caption_filter`) instead of the generator's whole text, and `--adapter DIR`
-   captions with another LoRA adapter; the caption rows' folders and tables of such a variant
-   carry its `--variant` suffix (default `faithful` for `--captions faithful`), and
-   `--captions constrained` captions under the tag constraint (`ttmrpp.tag_constraint`);
+   artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper,
+   decoding under the tag constraint (`ttmrpp.tag_constraint`: no tag the track lacks, each
+   own tag favoured). Other caption sources, for comparison: `--captions raw` (the
+   captioner's free text), `--captions faithful` (only its sentences that name the track's own
+   tags, `ttmrpp.caption_filter`), and `--adapter DIR` (another LoRA adapter). The caption
+   rows' folders and tables of such a variant carry its `--variant` suffix (by default the
+   `--captions` value);
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
    the `untrained` row evaluates untrained networks, and the `chance` row is the paper's
    `Random` row: the expected score of random rankings (`ttmrpp evaluate chance`);
@@ -62,10 +63,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--captions",
         choices=["faithful", "raw", "constrained"],
-        default="raw",
-        help="the generator's whole pseudo-caption; only its sentences that name the track's "
-        "own tags (faithful); or captions decoded under the tag constraint (constrained: "
-        "never another tag of the vocabulary, each own tag favoured; ttmrpp/tag_constraint.py)",
+        default="constrained",
+        help="captions decoded under the tag constraint (constrained: never another tag of the "
+        "vocabulary, each own tag favoured; ttmrpp/tag_constraint.py); the captioner's free "
+        "text (raw); or only its sentences that name the track's own tags (faithful)",
     )
     p.add_argument("--adapter", type=Path, help="captioner LoRA adapter (default: the shipped one)")
     p.add_argument(
@@ -75,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prep-only", action="store_true", help="stop after building the data")
     args = p.parse_args(argv)
     if args.variant is None:
-        args.variant = "" if args.captions == "raw" else args.captions
+        args.variant = "" if args.captions == "constrained" else args.captions
     if args.adapter and not args.variant:
         p.error("--adapter needs --variant NAME (its runs must not mix with the default's)")
     return args
@@ -84,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def prepare(
     out: Path,
     train_tracks: int,
-    captions: str = "raw",
+    captions: str = "constrained",
     adapter: Path | None = None,
     variant: str = "",
 ) -> tuple[Path, Path]:
@@ -184,6 +185,7 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
             model = args.config
         else:
             model = str(run_dir / "model")
+            check_training_data(run_dir, train_manifest)
             if not (run_dir / "model" / "config.json").is_file():
                 flags = {
                     "--config": args.config,
@@ -223,6 +225,28 @@ def train_and_evaluate(args, row: str, seed: int, bench: Path, train_manifest: P
             args.threads,
         )
     return json.loads(result.read_text())
+
+
+def check_training_data(run_dir: Path, train_manifest: Path) -> None:
+    """Record which training manifest a run trains on; refuse to reuse it with another one.
+
+    Run folders are named by row, seed and caption variant; this stamp (`training_data.json`)
+    catches a folder left by a run on other captions (for example after the default caption
+    source changed), which would otherwise be evaluated and tabled as if it were this row.
+    """
+    from ttmrpp.fileio import atomic_write_json
+
+    stamp = run_dir / "training_data.json"
+    digest = file_sha256(train_manifest)
+    if stamp.is_file():
+        recorded = json.loads(stamp.read_text())
+        if recorded["sha256"] != digest:
+            raise SystemExit(
+                f"{run_dir} was trained on {recorded['path']} (sha256 {recorded['sha256'][:12]}), "
+                f"not on {train_manifest} (sha256 {digest[:12]}): move it aside or use --variant"
+            )
+    elif not (run_dir / "model" / "config.json").is_file():  # about to train: stamp it
+        atomic_write_json(stamp, {"path": str(train_manifest), "sha256": digest})
 
 
 # (from row, to row, cells the paper says the added text source should raise)
