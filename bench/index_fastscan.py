@@ -5,9 +5,9 @@
 
 Uniform random 128-d vectors have no neighbourhood structure, so a graph index (`bench.index`)
 must visit a large part of the collection for recall@10 >= 0.98. This bench measures the other
-classic design on the same kind of data (seeded by the size, as `bench.index`): a full scan of 4-bit product-
-quantization codes with SIMD lookup tables (faiss "fast scan"), then an exact re-rank of the
-best `k_factor * 10` candidates (`IndexRefineFlat`). It prints one JSON line per setting:
+classic design on the same data (seeded by the size, as `bench.index`): a full scan of 4-bit
+product-quantization codes with SIMD lookup tables (faiss "fast scan"), then an exact re-rank
+of the best `k_factor * 10` candidates (`IndexRefineFlat`). It prints one JSON line per setting:
 recall@10 against exact search and p50/p99 single-query latency. ttmrpp's engine does not use
 this yet; hnswlib stays the engine's index.
 """
@@ -20,6 +20,9 @@ import time
 
 import numpy as np
 
+from bench.index import latency_ms, unit
+from ttmrpp.ann import exact_topk_batched, recall_at_k
+
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,13 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     import faiss
 
     rng = np.random.default_rng(args.n)  # as bench.index
-
-    def unit(x: np.ndarray) -> np.ndarray:
-        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
     data = unit(rng.standard_normal((args.n, 128), dtype=np.float32))
     queries = unit(rng.standard_normal((args.queries, 128), dtype=np.float32))
-    truth = np.argpartition(-(queries @ data.T), 10, axis=1)[:, :10]
+    truth = exact_topk_batched(data, queries, 10)
     for spec in args.codes.split(","):
         faiss.omp_set_num_threads(2)
         t0 = time.perf_counter()
@@ -49,19 +48,14 @@ def main(argv: list[str] | None = None) -> None:
         faiss.omp_set_num_threads(1)  # single-query latency on one thread, as bench.index
         for k_factor in (int(k) for k in args.k_factors.split(",")):
             params = faiss.IndexRefineSearchParameters(k_factor=k_factor)
-            lat, found = [], []
-            for q in queries:
-                t = time.perf_counter()
-                _, ids = index.search(q[None], 10, params=params)
-                lat.append((time.perf_counter() - t) * 1e3)
-                found.append(ids[0])
-            recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
+            _, found = index.search(queries, 10, params=params)
+            lat = latency_ms(lambda q, i=index, p=params: i.search(q[None], 10, params=p), queries)
             row = {
                 "n": args.n,
                 "codes": spec,
                 "build_s": round(build_s, 1),
                 "k_factor": k_factor,
-                "recall_at_10": round(float(recall), 4),
+                "recall_at_10": round(recall_at_k(found, truth), 4),
                 "p50_ms": round(float(np.percentile(lat, 50)), 3),
                 "p99_ms": round(float(np.percentile(lat, 99)), 3),
             }
