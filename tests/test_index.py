@@ -345,6 +345,53 @@ def test_exact_and_hnsw_agree(model, tmp_path, monkeypatch):
     assert {h.track["id"] for h in rock} == {"v1", "v2", "v3"}
 
 
+def test_large_collections_are_scanned(model, tmp_path, monkeypatch):
+    import ttmrpp.index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 500)
+    monkeypatch.setattr(index_module, "SCAN_LIMIT", 2000)  # the compressed scan from 2000 on
+    monkeypatch.setattr(index_module, "FILTER_EXACT_LIMIT", 100)
+    n = 3000
+    data = clustered(n + 50, seed=1)
+    records = [
+        {"id": f"v{i}", "path": f"/virtual/{i}.wav", "size": 1, "mtime": 1, "genre": "ab"[i % 2]}
+        for i in range(n)
+    ]
+    index = MusicIndex.create(model)
+    index.add_embeddings(records[:1000], data[:1000])
+    assert index.search_method == "hnsw"
+    index.add_embeddings(records[1000:], data[1000:n])
+    assert index.search_method == "scan" and index.ef is None
+    assert index.scan_candidates >= 10 and index.calibrated_recall >= 0.99
+    queries = data[n:]
+    truth, _ = exact_topk(data[:n], queries, 10)
+    got = [[int(h.track["id"][1:]) for h in index.search_vector(q, k=10)] for q in queries]
+    assert np.mean([len(set(g) & set(t)) / 10 for g, t in zip(got, truth)]) >= 0.97
+    hit = index.search_vector(queries[0], k=10)
+    assert hit[0].score == pytest.approx(float(data[truth[0][0]] @ queries[0]), abs=1e-4)
+
+    # filters (more rows than FILTER_EXACT_LIMIT pass, so the scan applies them)
+    only_b = index.search_vector(queries[0], k=10, filters={"genre": "b"})
+    b_rows = np.arange(1, n, 2)
+    b_truth = b_rows[exact_topk(data[b_rows], queries[0][None], 10)[0][0]]
+    assert {h.track["genre"] for h in only_b} == {"b"}
+    assert len({int(h.track["id"][1:]) for h in only_b} & set(b_truth)) >= 9
+
+    # deletions are honoured; the method and calibration survive a save/load
+    dropped = [f"/virtual/{i}.wav" for i in truth[0][:3]]
+    assert index.remove_paths(dropped) == 3
+    after = [h.track["path"] for h in index.search_vector(queries[0], k=10)]
+    assert len(after) == 10 and not set(after) & set(dropped)
+    loaded = MusicIndex.load(index.save(tmp_path / "scanned"))
+    assert loaded.search_method == "scan" and loaded.scan_candidates == index.scan_candidates
+    assert [h.track["path"] for h in loaded.search_vector(queries[0], k=10)] == after
+    assert json.loads((tmp_path / "scanned" / "index.json").read_text())["search"] == "scan"
+
+    # shrinking well below the limit goes back to the graph
+    loaded.remove_paths([f"/virtual/{i}.wav" for i in range(1500)])
+    assert loaded.search_method == "hnsw" and len(loaded) < 1600
+
+
 def test_searches_run_safely_during_updates(model, music_dir):
     index, _ = build(model, music_dir)
     q = index.embeddings[0]

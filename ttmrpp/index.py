@@ -32,6 +32,7 @@ from ttmrpp.ann import (
 )
 from ttmrpp.index_store import HNSW_NAME, META_NAME, MODEL_DIR, load_index, save_index
 from ttmrpp.library import enrich, matches, read_manifest, scan_folder
+from ttmrpp.scan import MAX_DIM, SignScan, tune_candidates
 
 __all__ = [
     "META_NAME",
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 FILTER_EXACT_LIMIT = 50_000  # a filter leaving at most this many tracks is searched exactly
+# From this many tracks on, a compressed full scan (ttmrpp.scan) replaces the HNSW graph: it
+# builds in seconds where the graph takes tens of minutes on a small machine, and its latency
+# does not depend on how clustered the embeddings are (about 0.7 ms at a million on 2 cores).
+# A scanned collection goes back to HNSW only below 80% of this, so it does not flip-flop.
+SCAN_LIMIT = 250_000
 COMPACT_FRACTION = 0.2  # rebuild once this fraction of rows are deleted
 
 
@@ -120,7 +126,7 @@ class Hit:
 
 
 class MusicIndex:
-    """Track embeddings of one model with their metadata; exact or HNSW cosine search.
+    """Track embeddings of one model with their metadata; exact, HNSW or scanned cosine search.
 
     Thread safety: searches and changes to the index take one lock, so adding items never
     runs alongside a query (hnswlib does not allow it); embedding new files happens outside
@@ -141,11 +147,14 @@ class MusicIndex:
         self.calibrated_recall: float | None = None
         self.hnsw_params = {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
         self._hnsw = None
+        self._scan: SignScan | None = None
+        self.scan_candidates: int | None = None  # calibrated survivors per scanned query
         self._by_path: dict[str, int] = {}
         self._alive: np.ndarray | None = None
         self._lock = threading.RLock()
         self._update_lock = threading.Lock()
         self._filter_cache: dict[Any, np.ndarray] = {}
+        self._live_cache: tuple[Any, np.ndarray | None] = (None, None)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -181,6 +190,11 @@ class MusicIndex:
     @property
     def uses_hnsw(self) -> bool:
         return self._hnsw is not None
+
+    @property
+    def search_method(self) -> str:
+        """How queries are answered: "exact", "hnsw" or "scan"."""
+        return "hnsw" if self._hnsw is not None else "scan" if self._scan is not None else "exact"
 
     def check_model(self, model) -> None:
         """Raise `ModelMismatchError` unless `model` is the model this index was built with."""
@@ -347,6 +361,7 @@ class MusicIndex:
             self.vectors[row] = 0.0
             if self._hnsw is not None:
                 self._hnsw.mark_deleted(row)
+            # a scanned row stays coded; searches pass the mask of live rows
 
     def _append(self, records: list[dict[str, Any]], vecs: np.ndarray) -> None:
         if not records:
@@ -365,17 +380,34 @@ class MusicIndex:
             if need > self._hnsw.get_max_elements():
                 self._hnsw.resize_index(max(need, int(1.25 * self._hnsw.get_max_elements())))
             self._hnsw.add_items(vecs, rows)
+        if self._scan is not None:
+            self._scan.add(vecs)
 
     def _maintain(self, force_tune: bool = False) -> None:
-        """Compact deleted rows; switch between exact and HNSW; recalibrate `ef`."""
+        """Compact deleted rows; switch between exact, HNSW and scan; recalibrate `ef` or the
+        scan's survivor count."""
         dead = len(self.records) - len(self)
         rebuild = False
         if len(self) < EXACT_LIMIT:
-            self._hnsw = None
-            self.ef = self.calibrated_recall = None
+            self._hnsw = self._scan = None
+            self.ef = self.calibrated_recall = self.scan_candidates = None
             if dead:
                 self._compact()
             return
+        limit = SCAN_LIMIT * (0.8 if self._scan is not None else 1.0)
+        if len(self) >= limit and self.dim <= MAX_DIM:
+            self._hnsw, self.ef = None, None
+            if self._scan is None or dead > COMPACT_FRACTION * len(self.records):
+                self._compact()
+                self._scan = SignScan(self.dim)
+                self._scan.add(self.vectors)
+                rebuild = True
+            if rebuild or force_tune or self.scan_candidates is None:
+                self.scan_candidates, self.calibrated_recall = tune_candidates(
+                    self._scan, self.vectors, self.alive_rows, allowed=self._live_mask()
+                )
+            return
+        self._scan, self.scan_candidates = None, None
         if self._hnsw is None or dead > COMPACT_FRACTION * len(self.records):
             self._compact()
             rebuild = True
@@ -395,7 +427,20 @@ class MusicIndex:
         self.vectors = np.ascontiguousarray(self.vectors[rows])
         self._by_path = {rec["path"]: i for i, rec in enumerate(self.records)}
         self._alive = None
-        self._hnsw = None
+        self._hnsw = self._scan = None
+
+    def _live_mask(self, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """Bool mask over rows of `rows` (default: the live rows); None when that is all."""
+        if rows is None:
+            if len(self) == len(self.records):
+                return None
+            key = (self.version, len(self.records))
+            if self._live_cache[0] != key:
+                self._live_cache = (key, self._live_mask(self.alive_rows))
+            return self._live_cache[1]
+        mask = np.zeros(len(self.records), dtype=bool)
+        mask[rows] = True
+        return mask
 
     # -- queries ------------------------------------------------------------------------
     def search_vector(
@@ -422,11 +467,19 @@ class MusicIndex:
             want = min(k, len(rows)) if rows is not None else min(k, len(self))
             if want == 0:
                 return []
-            if self._hnsw is None or (rows is not None and len(rows) <= FILTER_EXACT_LIMIT):
+            exact = self.search_method == "exact"
+            if not exact and rows is not None and len(rows) <= FILTER_EXACT_LIMIT:
+                exact = True
+            if self._scan is not None and not exact:
+                found, scores = self._scan.search(
+                    q, want, self.scan_candidates or 16_000, self.vectors, self._live_mask(rows)
+                )
+                exact = len(found) < want  # too few survivors (a very narrow filter): exact
+            if exact:
                 rows = self.alive_rows if rows is None else rows
                 idx, scores = exact_topk(self.vectors[rows], q[None], want)
                 found, scores = rows[idx[0]], scores[0]
-            else:
+            elif self._hnsw is not None:
                 self._hnsw.set_ef(max(self.ef or 0, want))
                 allowed = None
                 if rows is not None:

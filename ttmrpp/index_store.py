@@ -2,7 +2,8 @@
 
 Layout: `index.json` (format, model fingerprint, settings, failures; written last),
 `tracks.jsonl` (one record per row; `null` for a deleted row), `embeddings.npy` [rows, dim]
-float32, `hnsw.bin` (only for HNSW-searched collections), and caches carried from save to
+float32, `hnsw.bin` (only for HNSW-searched collections; a scanned collection's codes are
+rebuilt from the embeddings on load), and caches carried from save to
 save (`atlas.npz`, `model/` when the index carries its own model).
 """
 
@@ -84,8 +85,9 @@ def _write(index: MusicIndex, tmp: Path, previous: Path, model) -> None:
         "rows": len(index.records),
         "version": index.version,
         "source": index.source,
-        "search": "hnsw" if index._hnsw is not None else "exact",
+        "search": index.search_method,
         "ef": index.ef,
+        "scan_candidates": index.scan_candidates,
         "calibrated_recall": index.calibrated_recall,
         "hnsw_params": index.hnsw_params,
         "failures": index.failures,
@@ -129,6 +131,12 @@ def load_index(cls: type[MusicIndex], folder: str | os.PathLike) -> MusicIndex:
         index._hnsw = load_hnsw(folder / HNSW_NAME, index.dim, len(index.records))
         index.ef = int(meta["ef"])
         index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
+    elif meta.get("search") == "scan":
+        from ttmrpp.scan import SignScan
+
+        index._scan = SignScan(index.dim)  # codes are rebuilt from the vectors (seconds)
+        index._scan.add(index.vectors)
+        index.scan_candidates = int(meta["scan_candidates"])
     return index
 
 

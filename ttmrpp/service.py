@@ -459,7 +459,9 @@ def collection_info(services: Services) -> dict[str, Any]:
         "hours": round(sum(float(t.get("duration") or 0) for t in tracks) / 3600, 2),
         "tags": tag_counts,
         "failed_files": len(services.index.failures),
-        "search": "HNSW" if services.index.uses_hnsw else "exact",
+        "search": {"hnsw": "HNSW", "scan": "compressed scan"}.get(
+            services.index.search_method, "exact"
+        ),
         "index_dir": str(services.index_dir) if services.index_dir else None,
     }
 
