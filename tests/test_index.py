@@ -315,6 +315,7 @@ def test_exact_and_hnsw_agree(model, tmp_path, monkeypatch):
         {"id": f"v{i}", "path": f"/virtual/{i}.wav", "size": 1, "mtime": 1} for i in range(n)
     ]
     index = MusicIndex.create(model)
+    index.method = "hnsw"  # not "auto", which may pick the scan when it is faster
     index.add_embeddings(records[:100], data[:100])
     assert not index.uses_hnsw
     small = index.search_vector(data[n], k=10)
@@ -359,7 +360,10 @@ def test_large_collections_are_scanned(model, tmp_path, monkeypatch):
     ]
     index = MusicIndex.create(model)
     index.add_embeddings(records[:1000], data[:1000])
-    assert index.search_method == "hnsw"
+    # between the limits "auto" builds both, calibrates both and keeps the faster
+    assert index.search_method in ("hnsw", "scan")
+    assert set(index.method_timings) == {"hnsw_ms", "scan_ms"}
+    assert index.calibrated_recall >= 0.99
     index.add_embeddings(records[1000:], data[1000:n])
     assert index.search_method == "scan" and index.ef is None
     assert index.scan_candidates >= 10 and index.calibrated_recall >= 0.99
@@ -387,9 +391,16 @@ def test_large_collections_are_scanned(model, tmp_path, monkeypatch):
     assert [h.track["path"] for h in loaded.search_vector(queries[0], k=10)] == after
     assert json.loads((tmp_path / "scanned" / "index.json").read_text())["search"] == "scan"
 
-    # shrinking well below the limit goes back to the graph
+    # shrinking well below the limit decides again; a chosen method is kept
+    loaded.method_timings = None
     loaded.remove_paths([f"/virtual/{i}.wav" for i in range(1500)])
-    assert loaded.search_method == "hnsw" and len(loaded) < 1600
+    assert len(loaded) < 1600 and loaded.method_timings is not None
+    loaded.method = "hnsw"
+    loaded.remove_paths(["/virtual/2999.wav"])
+    assert loaded.search_method == "hnsw" and loaded.scan_candidates is None
+    rows = [int(h.track["id"][1:]) for h in loaded.search_vector(queries[1], k=5)]
+    live = np.arange(1500, 2999)
+    assert len(set(rows) & set(live[exact_topk(data[live], queries[1][None], 5)[0][0]])) >= 4
 
 
 def test_searches_run_safely_during_updates(model, music_dir):

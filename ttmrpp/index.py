@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ttmrpp.ann import (
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
     build_hnsw,
+    calibration_queries,
     exact_topk,
     tune_ef,
 )
@@ -149,6 +151,11 @@ class MusicIndex:
         self._hnsw = None
         self._scan: SignScan | None = None
         self.scan_candidates: int | None = None  # calibrated survivors per scanned query
+        self._scan_recall: float | None = None
+        # "auto": exact below EXACT_LIMIT tracks, the scan from SCAN_LIMIT, and in between
+        # whichever of HNSW and the scan is faster here; or "hnsw" / "scan" to choose
+        self.method = "auto"
+        self.method_timings: dict[str, float] | None = None  # the last auto choice, measured
         self._by_path: dict[str, int] = {}
         self._alive: np.ndarray | None = None
         self._lock = threading.RLock()
@@ -384,42 +391,78 @@ class MusicIndex:
             self._scan.add(vecs)
 
     def _maintain(self, force_tune: bool = False) -> None:
-        """Compact deleted rows; switch between exact, HNSW and scan; recalibrate `ef` or the
-        scan's survivor count."""
+        """Compact deleted rows; choose between exact search, HNSW and the scan; recalibrate
+        `ef` or the scan's survivor count."""
         dead = len(self.records) - len(self)
-        rebuild = False
         if len(self) < EXACT_LIMIT:
             self._hnsw = self._scan = None
             self.ef = self.calibrated_recall = self.scan_candidates = None
+            self.method_timings = None
             if dead:
                 self._compact()
             return
-        limit = SCAN_LIMIT * (0.8 if self._scan is not None else 1.0)
-        if len(self) >= limit and self.dim <= MAX_DIM:
-            self._hnsw, self.ef = None, None
-            if self._scan is None or dead > COMPACT_FRACTION * len(self.records):
-                self._compact()
-                self._scan = SignScan(self.dim)
-                self._scan.add(self.vectors)
-                rebuild = True
-            if rebuild or force_tune or self.scan_candidates is None:
-                self.scan_candidates, self.calibrated_recall = tune_candidates(
-                    self._scan, self.vectors, self.alive_rows, allowed=self._live_mask()
-                )
-            return
-        self._scan, self.scan_candidates = None, None
-        if self._hnsw is None or dead > COMPACT_FRACTION * len(self.records):
+        want = self._wanted_method()
+        if (
+            self.search_method == "exact"
+            or dead > COMPACT_FRACTION * len(self.records)
+            or want not in ("auto", self.search_method)
+        ):
             self._compact()
-            rebuild = True
-        if rebuild:
+            self._build(want)
+        elif force_tune:
+            self._tune()
+
+    def _wanted_method(self) -> str:
+        """ "hnsw", "scan", or "auto" (build both, keep the faster at the calibrated recall)."""
+        if self.dim > MAX_DIM:
+            return "hnsw"
+        if self.method != "auto":
+            return self.method
+        limit = SCAN_LIMIT * (0.8 if self._scan is not None else 1.0)
+        return "scan" if len(self) >= limit else "auto"
+
+    def _build(self, want: str) -> None:
+        if want in ("hnsw", "auto"):
             self._hnsw = build_hnsw(
                 self.vectors,
                 m=self.hnsw_params["M"],
                 ef_construction=self.hnsw_params["ef_construction"],
             )
-        if rebuild or force_tune or self.ef is None:
-            rows = self.alive_rows
+        if want in ("scan", "auto"):
+            self._scan = SignScan(self.dim)
+            self._scan.add(self.vectors)
+        self._tune()
+        self.method_timings = None
+        if self._hnsw is not None and self._scan is not None:
+            # both reach the recall target; keep the one that answers faster on this machine
+            # and this collection (a graph wins on clustered embeddings, the scan on
+            # structureless ones)
+            queries = calibration_queries(self.vectors[self.alive_rows], 100, seed=1)
+            hnsw_ms = _median_ms(lambda q: self._hnsw.knn_query(q[None], k=10), queries)
+            scan_ms = _median_ms(
+                lambda q: self._scan.search(q, 10, self.scan_candidates, self.vectors), queries
+            )
+            self.method_timings = {"hnsw_ms": round(hnsw_ms, 4), "scan_ms": round(scan_ms, 4)}
+            if scan_ms < hnsw_ms:
+                self._hnsw, self.ef = None, None
+                self.calibrated_recall = self._scan_recall
+            else:
+                self._scan, self.scan_candidates = None, None
+
+    def _tune(self) -> None:
+        rows = self.alive_rows
+        if self._hnsw is not None:
             self.ef, self.calibrated_recall = tune_ef(self._hnsw, self.vectors[rows], labels=rows)
+        else:
+            self.ef = None
+        if self._scan is not None:
+            self.scan_candidates, self._scan_recall = tune_candidates(
+                self._scan, self.vectors, rows, allowed=self._live_mask()
+            )
+            if self._hnsw is None:
+                self.calibrated_recall = self._scan_recall
+        else:
+            self.scan_candidates = None
 
     def _compact(self) -> None:
         rows = self.alive_rows
@@ -601,6 +644,17 @@ class MusicIndex:
     def load(cls, folder: str | os.PathLike) -> MusicIndex:
         """Load an index folder written by `save`."""
         return load_index(cls, folder)
+
+
+def _median_ms(fn: Callable[[np.ndarray], Any], queries: np.ndarray) -> float:
+    """Median wall time of fn(q) over the queries, after one warm-up call."""
+    fn(queries[0])
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        fn(q)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
 
 
 def _merge_metadata(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -88,6 +88,8 @@ def _write(index: MusicIndex, tmp: Path, previous: Path, model) -> None:
         "search": index.search_method,
         "ef": index.ef,
         "scan_candidates": index.scan_candidates,
+        "method": index.method,
+        "method_timings": index.method_timings,
         "calibrated_recall": index.calibrated_recall,
         "hnsw_params": index.hnsw_params,
         "failures": index.failures,
@@ -127,6 +129,8 @@ def load_index(cls: type[MusicIndex], folder: str | os.PathLike) -> MusicIndex:
     index.version = meta.get("version", 0)
     index.hnsw_params = meta.get("hnsw_params", index.hnsw_params)
     index.calibrated_recall = meta.get("calibrated_recall")
+    index.method = meta.get("method", "auto")
+    index.method_timings = meta.get("method_timings")
     if meta.get("search") == "hnsw":
         index._hnsw = load_hnsw(folder / HNSW_NAME, index.dim, len(index.records))
         index.ef = int(meta["ef"])
