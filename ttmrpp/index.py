@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -34,7 +34,9 @@ from ttmrpp.ann import (
 )
 from ttmrpp.index_store import HNSW_NAME, META_NAME, MODEL_DIR, load_index, save_index
 from ttmrpp.library import enrich, matches, read_manifest, scan_folder
-from ttmrpp.scan import MAX_DIM, SignScan, tune_candidates
+
+if TYPE_CHECKING:
+    from ttmrpp.scan import SignScan
 
 __all__ = [
     "META_NAME",
@@ -414,6 +416,8 @@ class MusicIndex:
 
     def _wanted_method(self) -> str:
         """ "hnsw", "scan", or "auto" (build both, keep the faster at the calibrated recall)."""
+        from ttmrpp.scan import MAX_DIM  # numba: imported only where large collections need it
+
         if self.dim > MAX_DIM:
             return "hnsw"
         if self.method != "auto":
@@ -429,6 +433,8 @@ class MusicIndex:
                 ef_construction=self.hnsw_params["ef_construction"],
             )
         if want in ("scan", "auto"):
+            from ttmrpp.scan import SignScan
+
             self._scan = SignScan(self.dim)
             self._scan.add(self.vectors)
         self._tune()
@@ -456,6 +462,8 @@ class MusicIndex:
         else:
             self.ef = None
         if self._scan is not None:
+            from ttmrpp.scan import tune_candidates
+
             self.scan_candidates, self._scan_recall = tune_candidates(
                 self._scan, self.vectors, rows, allowed=self._live_mask()
             )
