@@ -78,3 +78,24 @@ def test_small_dimensions_large_k_and_empty():
     assert len(set(rows) & set(truth[0])) >= 57
     with pytest.raises(ValueError, match="up to 128"):
         SignScan(256)
+
+
+def test_concurrent_searches_match_serial_ones(data):
+    import threading
+
+    x, queries = data
+    scan = SignScan(128)
+    scan.add(x)
+    serial = [scan.search(q, 10, 2000, x)[0].tolist() for q in queries]
+    got: dict[int, list[int]] = {}
+
+    def work(start: int) -> None:
+        for i in range(start, len(queries), 2):
+            got[i] = scan.search(queries[i], 10, 2000, x)[0].tolist()
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [got[i] for i in range(len(queries))] == serial

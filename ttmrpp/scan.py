@@ -335,7 +335,6 @@ class SignScan:
         rng = np.random.default_rng(SEED)
         rows = np.sort(rng.choice(n, SAMPLE, replace=False)) if n > SAMPLE else np.arange(n)
         self._slo, self._shi = self.lo[rows], self.hi[rows]
-        self._sbuf = np.empty(max(len(rows), 1), np.int32)
         if not len(rows):  # an empty scan: one all-zero code keeps the kernels' shapes valid
             self._slo, self._shi = np.zeros(1, np.uint64), np.zeros(1, np.uint64)
 
@@ -366,7 +365,8 @@ class SignScan:
             if live == 0:
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
         fraction = min(1.0, candidates / live)
-        pl, ph, thr = _prepare(self.rot, q, self._slo, self._shi, self._sbuf, fraction)
+        sbuf = np.empty(len(self._slo), np.int32)  # per call: searches may run concurrently
+        pl, ph, thr = _prepare(self.rot, q, self._slo, self._shi, sbuf, fraction)
         parts = max(1, min(numba.get_num_threads(), -(-n // SUB)))
         per_part = (-(-n // parts) + SUB - 1) // SUB * SUB  # rows per part, as in _search
         cap = min(per_part, int(4 * fraction * per_part) + 4 * SUB)
