@@ -52,7 +52,7 @@ __all__ = [
 FILTER_EXACT_LIMIT = 50_000  # a filter leaving at most this many tracks is searched exactly
 # From this many tracks on, a compressed full scan (ttmrpp.scan) replaces the HNSW graph: it
 # builds in seconds where the graph takes tens of minutes on a small machine, and its latency
-# does not depend on how clustered the embeddings are (about 0.7 ms at a million on 2 cores).
+# does not depend on how clustered the embeddings are (about 0.8 ms at a million on 2 cores).
 # A scanned collection goes back to HNSW only below 80% of this, so it does not flip-flop.
 SCAN_LIMIT = 250_000
 COMPACT_FRACTION = 0.2  # rebuild once this fraction of rows are deleted

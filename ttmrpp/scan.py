@@ -23,7 +23,7 @@ How many survivors give recall@10 >= 0.99 is calibrated on the collection itself
 (`tune_candidates`), as `ttmrpp.ann.tune_ef` does for HNSW. Written for this project because
 no installable library offers a single-query compressed scan at this speed on two cores:
 faiss's `PQ64x4fs` fast scan with exact re-ranking needs about 2 ms per query at recall 0.98
-on a million vectors here (bench/index_fastscan.py), this scan about 0.7 ms (bench/index.py).
+on a million vectors here (bench/index_fastscan.py), this scan about 0.8 ms (bench/index.py).
 """
 
 from __future__ import annotations
