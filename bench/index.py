@@ -39,7 +39,7 @@ from ttmrpp.ann import (
     tune_ef,
 )
 from ttmrpp.index import SCAN_LIMIT
-from ttmrpp.scan import CANDIDATE_LADDER, SignScan, tune_candidates
+from ttmrpp.scan import CANDIDATE_LADDER, MAX_DIM, SignScan, tune_candidates
 
 EF_SWEEP = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072)
 
@@ -129,7 +129,6 @@ def bench_scan(data: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict
 
     def measure(candidates: int) -> dict:
         found = [scan.search(q, k, candidates, data)[0] for q in queries]
-        found = np.array([np.pad(f, (0, k - len(f)), constant_values=-1) for f in found])
         lat = latency_ms(lambda q: scan.search(q, k, candidates, data), queries)
         return {"recall_at_10": round(recall_at_k(found, truth), 4)} | percentiles(lat)
 
@@ -195,7 +194,7 @@ def bench_dataset(name: str, data: np.ndarray, queries: np.ndarray, args) -> dic
     run_scan = method in ("auto", "scan") or "scan" in args.also
     if run_hnsw:
         out["hnsw"] = bench_hnsw(data, queries, truth, args)
-    if run_scan and data.shape[1] <= 128:
+    if run_scan and data.shape[1] <= MAX_DIM:
         out["scan"] = bench_scan(data, queries, truth)
     for m in ("hnsw", "scan"):
         if m not in out:
@@ -209,9 +208,10 @@ def bench_dataset(name: str, data: np.ndarray, queries: np.ndarray, args) -> dic
         both = [m for m in ("hnsw", "scan") if m in out]
         method = min(both, key=lambda m: out[m]["engine_tuned"]["p50_ms"])
         out["engine_method"] = f"auto: {method}"
-    chosen = out.get(method if method != "exact" else "", {}).get("engine_tuned")
-    if chosen is None:  # exact below EXACT_LIMIT
+    if method == "exact":  # below EXACT_LIMIT
         chosen = {"recall_at_10": 1.0} | out["exact"]
+    else:
+        chosen = out[method]["engine_tuned"]
     out["engine"] = {k_: chosen[k_] for k_ in ("recall_at_10", "p50_ms", "p99_ms")} | {
         "speedup_vs_exact": round(exact_p50 / chosen["p50_ms"], 1)
     }

@@ -42,8 +42,9 @@ def exact_topk_batched(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndar
     )
 
 
-def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean fraction of the true top-k found, over queries."""
+def recall_at_k(found: np.ndarray | list[np.ndarray], truth: np.ndarray) -> float:
+    """Mean fraction of the true top-k found, over queries (`found` may be ragged: a search
+    that returns fewer than k ids counts the missing ones as misses)."""
     k = truth.shape[1]
     return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth)]))
 

@@ -153,7 +153,6 @@ class MusicIndex:
         self._hnsw = None
         self._scan: SignScan | None = None
         self.scan_candidates: int | None = None  # calibrated survivors per scanned query
-        self._scan_recall: float | None = None
         # "auto": exact below EXACT_LIMIT tracks, the scan from SCAN_LIMIT, and in between
         # whichever of HNSW and the scan is faster here; or "hnsw" / "scan" to choose
         self.method = "auto"
@@ -437,7 +436,7 @@ class MusicIndex:
 
             self._scan = SignScan(self.dim)
             self._scan.add(self.vectors)
-        self._tune()
+        recall = self._tune()
         self.method_timings = None
         if self._hnsw is not None and self._scan is not None:
             # both reach the recall target; keep the one that answers faster on this machine
@@ -451,26 +450,25 @@ class MusicIndex:
             self.method_timings = {"hnsw_ms": round(hnsw_ms, 4), "scan_ms": round(scan_ms, 4)}
             if scan_ms < hnsw_ms:
                 self._hnsw, self.ef = None, None
-                self.calibrated_recall = self._scan_recall
             else:
                 self._scan, self.scan_candidates = None, None
+            self.calibrated_recall = recall[self.search_method]
 
-    def _tune(self) -> None:
+    def _tune(self) -> dict[str, float]:
+        """Calibrate `ef` and/or the survivor count; returns each method's calibrated recall."""
         rows = self.alive_rows
+        recall: dict[str, float] = {}
+        self.ef = self.scan_candidates = None
         if self._hnsw is not None:
-            self.ef, self.calibrated_recall = tune_ef(self._hnsw, self.vectors[rows], labels=rows)
-        else:
-            self.ef = None
+            self.ef, recall["hnsw"] = tune_ef(self._hnsw, self.vectors[rows], labels=rows)
         if self._scan is not None:
             from ttmrpp.scan import tune_candidates
 
-            self.scan_candidates, self._scan_recall = tune_candidates(
+            self.scan_candidates, recall["scan"] = tune_candidates(
                 self._scan, self.vectors, rows, allowed=self._live_mask()
             )
-            if self._hnsw is None:
-                self.calibrated_recall = self._scan_recall
-        else:
-            self.scan_candidates = None
+        self.calibrated_recall = recall.get(self.search_method)
+        return recall
 
     def _compact(self) -> None:
         rows = self.alive_rows
@@ -523,7 +521,7 @@ class MusicIndex:
                 exact = True
             if self._scan is not None and not exact:
                 found, scores = self._scan.search(
-                    q, want, self.scan_candidates or 16_000, self.vectors, self._live_mask(rows)
+                    q, want, self.scan_candidates, self.vectors, self._live_mask(rows)
                 )
                 exact = len(found) < want  # too few survivors (a very narrow filter): exact
             if exact:
@@ -532,11 +530,7 @@ class MusicIndex:
                 found, scores = rows[idx[0]], scores[0]
             elif self._hnsw is not None:
                 self._hnsw.set_ef(max(self.ef or 0, want))
-                allowed = None
-                if rows is not None:
-                    mask = np.zeros(len(self.records), dtype=bool)
-                    mask[rows] = True
-                    allowed = mask.__getitem__
+                allowed = None if rows is None else self._live_mask(rows).__getitem__
                 labels, dists = self._hnsw.knn_query(q[None], k=want, filter=allowed)
                 found, scores = labels[0].astype(np.int64), 1.0 - dists[0]
             return [

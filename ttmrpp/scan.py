@@ -402,9 +402,7 @@ def tune_candidates(
     ladder = [c for c in CANDIDATE_LADDER if c < len(rows)] + [len(rows)]
     cands, rec = ladder[-1], 0.0
     for cands in ladder:
-        found = [scan.search(q, k, cands, vectors, allowed)[0] for q in queries]
-        found = np.array([np.pad(f, (0, k - len(f)), constant_values=-1) for f in found])
-        rec = recall_at_k(found, truth)
+        rec = recall_at_k([scan.search(q, k, cands, vectors, allowed)[0] for q in queries], truth)
         if rec >= target:
             break
     return cands, rec
