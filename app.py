@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Launch the ttmrpp app.")
     parser.add_argument("--prepare-only", action="store_true", help="build the cache and exit")
     args = parser.parse_args(argv)
-    from ttmrpp.demo import serve
+    from ttmrpp.app.launch import serve
 
     serve(prepare_only=args.prepare_only)
 

@@ -29,8 +29,8 @@ def clustered(n: int, dim: int = 128, centers: int = 64, seed: int = 0) -> np.nd
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ttmrpp.atlas import atlas_figure, fit_umap, get_atlas, place, write_html
-    from ttmrpp.index import MusicIndex
+    from ttmrpp.search.atlas import atlas_figure, fit_umap, get_atlas, place, write_html
+    from ttmrpp.search.index import MusicIndex
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000, help="points (random clustered vectors)")

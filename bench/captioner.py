@@ -22,9 +22,14 @@ from typing import Any
 
 import torch
 
-from ttmrpp.bertscore import DEFAULT_LAYER, bertscore, mean_bertscore
-from ttmrpp.caption_data import read_caption_pairs, split_pairs
-from ttmrpp.captioner import DEFAULT_ADAPTER, Captioner, LLMCaptioner, TemplateCaptioner
+from ttmrpp.text.captioning.bertscore import DEFAULT_LAYER, bertscore, mean_bertscore
+from ttmrpp.text.captioning.generators import (
+    DEFAULT_ADAPTER,
+    Captioner,
+    LLMCaptioner,
+    TemplateCaptioner,
+)
+from ttmrpp.text.captioning.pairs import read_caption_pairs, split_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "musiccaps" / "musiccaps-train.csv"

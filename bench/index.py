@@ -5,7 +5,7 @@
 
 For each dataset: build time, memory, recall@10 against exact search and p50/p99 single-query
 latency of the methods `MusicIndex` uses at that size: exact below 8,192 tracks, the
-compressed scan of `ttmrpp.scan` from 250,000, and in between both HNSW and the scan (the
+compressed scan of `ttmrpp.search.backends.sign_scan` from 250,000, and in between both HNSW and the scan (the
 engine keeps the faster). Each comes with a sweep of HNSW's `ef` or the scan's survivor
 count and the value the engine calibrates itself; `--also hnsw` adds HNSW where the engine
 would not build it. Exact numpy search is timed in the same run, and the speed-up is reported
@@ -26,7 +26,8 @@ import time
 import numba
 import numpy as np
 
-from ttmrpp.ann import (
+from ttmrpp.search.backends.choice import SCAN_LIMIT
+from ttmrpp.search.backends.hnsw import (
     EXACT_LIMIT,
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
@@ -38,8 +39,7 @@ from ttmrpp.ann import (
     rss_mb,
     tune_ef,
 )
-from ttmrpp.index import SCAN_LIMIT
-from ttmrpp.scan import CANDIDATE_LADDER, MAX_DIM, SignScan, tune_candidates
+from ttmrpp.search.backends.sign_scan import CANDIDATE_LADDER, MAX_DIM, SignScan, tune_candidates
 
 EF_SWEEP = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072)
 
@@ -116,7 +116,7 @@ def bench_hnsw(data: np.ndarray, queries: np.ndarray, truth: np.ndarray, args) -
 
 
 def bench_scan(data: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
-    """The compressed full scan (ttmrpp.scan): build, a survivor sweep, and the self-calibrated
+    """The compressed full scan (ttmrpp.search.backends.sign_scan): build, a survivor sweep, and the self-calibrated
     survivor count. Latency is one query at a time on all cores (the scan splits the codes)."""
     k = truth.shape[1]
     rss0 = rss_mb()
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     datasets = []
     if args.index:
-        from ttmrpp.index import MusicIndex
+        from ttmrpp.search.index import MusicIndex
 
         emb = MusicIndex.load(args.index).embeddings
         rng = np.random.default_rng(0)

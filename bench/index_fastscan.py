@@ -9,7 +9,7 @@ classic design on the same data (seeded by the size, as `bench.index`): a full s
 product-quantization codes with SIMD lookup tables (faiss "fast scan"), then an exact re-rank
 of the best `k_factor * 10` candidates (`IndexRefineFlat`). It prints one JSON line per setting:
 recall@10 against exact search and p50/p99 single-query latency. It was the first compressed
-scan tried; the engine's own is `ttmrpp.scan` (measured by `bench.index`).
+scan tried; the engine's own is `ttmrpp.search.backends.sign_scan` (measured by `bench.index`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from bench.index import latency_ms, unit
-from ttmrpp.ann import exact_topk_batched, recall_at_k
+from ttmrpp.search.backends.hnsw import exact_topk_batched, recall_at_k
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import librosa
 
-    from ttmrpp.collection.genres import GENRES
-    from ttmrpp.collection.theory import Key, estimate_key
-    from ttmrpp.collection.track import make_track
+    from ttmrpp.world.genres import GENRES
+    from ttmrpp.world.theory import Key, estimate_key
+    from ttmrpp.world.track import make_track
 
     sr = 22050
     rng = random.Random(args.seed)

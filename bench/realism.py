@@ -80,8 +80,8 @@ def auc_table(records: list[dict], probs: np.ndarray, tagger_tags: list[str]) ->
 def _generated(n_per_genre: int, seconds: float, seed: int):
     import random
 
-    from ttmrpp.collection.genres import GENRES
-    from ttmrpp.collection.track import make_track
+    from ttmrpp.world.genres import GENRES
+    from ttmrpp.world.track import make_track
 
     rng = random.Random(seed)
     for g in GENRES:
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.catalog is None:
             ap.error("give --catalog DIR or --generate N")
-        from ttmrpp.audio import load_audio
+        from ttmrpp.model.audio import load_audio
 
         manifest = args.catalog / "manifest.jsonl"
         recs = [

@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="keep the catalog here (default: a temp folder)")
     args = ap.parse_args(argv)
 
-    from ttmrpp.collection.catalog import CatalogConfig, build_catalog, read_manifest
-    from ttmrpp.collection.stream import iter_tracks
+    from ttmrpp.data.records import read_manifest
+    from ttmrpp.world.catalog import CatalogConfig, build_catalog
+    from ttmrpp.world.stream import iter_tracks
 
     result: dict = {"nproc": os.cpu_count(), "load_avg_before": os.getloadavg()[0]}
     cfg = CatalogConfig(
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             "size_mb": round(size / 1e6, 1),
             "workers": args.workers or os.cpu_count(),
         }
-    from ttmrpp.collection.classical import _parts, pieces_for_split
+    from ttmrpp.world.classical import _parts, pieces_for_split
 
     c0 = time.process_time()
     for piece in pieces_for_split("train"):  # parsed once per process, then cached

@@ -110,15 +110,10 @@ def speed(args: argparse.Namespace, names: list[str]) -> list[dict]:
 
 def trained_table(args: argparse.Namespace) -> list[dict]:
     from ttmrpp.taggers import load_tagger
+    from ttmrpp.taggers.labels import auc_scores, labels_for, read_tagger_tracks
     from ttmrpp.taggers.tagger import META_FILE
 
-    script = Path(__file__).resolve().parents[1] / "train" / "train_tagger.py"
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_tagger", script)
-    tt = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tt)
-    tracks = [t for t in tt.read_manifest(args.manifest) if t["split"] == "test"]
+    tracks = [t for t in read_tagger_tracks(args.manifest) if t["split"] == "test"]
     if not tracks:
         raise SystemExit(f"{args.manifest}: no tracks with split 'test'")
     from ttmrpp.taggers import load_audio_16k
@@ -128,11 +123,11 @@ def trained_table(args: argparse.Namespace) -> list[dict]:
     for run in args.runs:
         meta = json.loads((run / META_FILE).read_text("utf-8"))
         tagger = load_tagger(meta["model"], checkpoint=run)
-        labels = np.stack([tt.labels_for(t, tagger.tags, meta["dataset"]) for t in tracks])
+        labels = np.stack([labels_for(t, tagger.tags, meta["dataset"]) for t in tracks])
         probs = np.stack(
             [tagger.predict_waveform(waves[t["id"]], max_chunks=args.eval_chunks) for t in tracks]
         )
-        scores = tt.auc_scores(labels, probs)
+        scores = auc_scores(labels, probs)
         rows.append({"run": str(run), "model": meta["model"], "vocab": meta["dataset"],
                      "n_tags": len(tagger.tags), "test_tracks": len(tracks),
                      "best_epoch": meta.get("best_epoch"), **scores})  # fmt: skip

@@ -57,7 +57,7 @@ def tiny_llm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from ttmrpp.captioner import DEFAULT_GGUF_FILE, default_gguf_dir
+    from ttmrpp.text.captioning.generators import DEFAULT_GGUF_FILE, default_gguf_dir
 
     try:
         gguf_dir = default_gguf_dir()

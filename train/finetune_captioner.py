@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ttmrpp.caption_data import CaptionPair, read_caption_pairs, split_pairs
-from ttmrpp.captioner import SYSTEM_PROMPT, build_messages, load_causal_lm
+from ttmrpp.text.captioning.generators import SYSTEM_PROMPT, build_messages, load_causal_lm
+from ttmrpp.text.captioning.pairs import CaptionPair, read_caption_pairs, split_pairs
 
 IGNORE = -100
 # Arguments that must match for a checkpoint to be resumed. `--steps` may change: the cosine

@@ -6,10 +6,10 @@ Steps (each is skipped when its output exists, so an interrupted run resumes):
 1. the benchmark: the default catalog (seed 0) whose 1,000 `test` tracks are held out;
 2. the training catalog: seed 1, its `train` split (same artists, other tracks, no held-out
    artist), pseudo-captioned from its tags by the shipped LoRA captioner, as in the paper,
-   decoding under the tag constraint (`ttmrpp.tag_constraint`: no tag the track lacks, each
+   decoding under the tag constraint (`ttmrpp.text.captioning.constraint`: no tag the track lacks, each
    own tag favoured). Other caption sources, for comparison: `--captions raw` (the
    captioner's free text), `--captions faithful` (only its sentences that name the track's own
-   tags, `ttmrpp.caption_filter`), and `--adapter DIR` (another LoRA adapter). The caption
+   tags, `ttmrpp.text.captioning.filter`), and `--adapter DIR` (another LoRA adapter). The caption
    rows' folders and tables of such a variant carry its `--variant` suffix (by default the
    `--captions` value);
 3. for each row and seed: `train.train_ttmrpp` with `--text-sources ROW`, then the evaluation;
@@ -90,10 +90,10 @@ def prepare(
     variant: str = "",
 ) -> tuple[Path, Path]:
     """Benchmark manifest and pseudo-captioned training manifest (built once)."""
-    from ttmrpp.collection.catalog import CatalogConfig, build_catalog
-    from ttmrpp.commands.caption import pseudo_caption_manifest
-    from ttmrpp.data import read_jsonl_manifest
+    from ttmrpp.data.records import read_manifest
     from ttmrpp.fileio import atomic_write_jsonl, read_jsonl
+    from ttmrpp.text.captioning.pseudo import pseudo_caption_manifest
+    from ttmrpp.world.catalog import CatalogConfig, build_catalog
 
     bench = build_catalog(out / "world" / "bench", CatalogConfig(), workers=0)
     cfg = CatalogConfig(seed=1, tracks=train_tracks, benchmark_tracks=0)
@@ -106,7 +106,7 @@ def prepare(
     if not captioned.is_file():
         split = manifest.with_name("train-split.jsonl")
         atomic_write_jsonl(split, split_records)
-        from ttmrpp.captioner import load_captioner
+        from ttmrpp.text.captioning.generators import load_captioner
 
         captioner = load_captioner("lora", adapter=adapter)
         counts = pseudo_caption_manifest(
@@ -116,14 +116,14 @@ def prepare(
     if captions == "faithful":
         faithful = captioned.with_name(captioned.stem + "-faithful.jsonl")
         if not faithful.is_file():
-            from ttmrpp.caption_filter import filter_records
+            from ttmrpp.text.captioning.filter import filter_records
 
             records = read_jsonl(captioned)
             counts = filter_records(records)
             atomic_write_jsonl(faithful, records)
             print(json.dumps({"faithful_captions": counts}), flush=True)
         captioned = faithful
-    read_jsonl_manifest(captioned)  # fail early on a damaged file
+    read_manifest(captioned)  # fail early on a damaged file
     return bench, captioned
 
 

@@ -41,8 +41,8 @@ from tqdm import tqdm
 
 from ttmrpp.fileio import atomic_write, atomic_write_json
 from ttmrpp.taggers import ARCHITECTURES, TAGGER_NAMES, Tagger, build_model, load_audio_16k
+from ttmrpp.taggers.labels import auc_scores, flat_tags, labels_for, read_tagger_tracks
 from ttmrpp.taggers.tagger import META_FILE, WEIGHTS_FILE, load_state_dict_strict
-from ttmrpp.taggers.vocab import map_tags
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -104,31 +104,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------------ data
-def read_manifest(path: Path) -> list[dict]:
-    """Tracks of a JSONL manifest, with "audio" resolved against the manifest's folder."""
-    tracks = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                row["audio_path"] = str((path.parent / row["audio"]).resolve())
-                row.setdefault("split", "train")
-                row.setdefault("tags", {})
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: not a manifest line ({exc})") from exc
-            tracks.append(row)
-    if not tracks:
-        raise ValueError(f"{path}: no tracks")
-    return tracks
-
-
-def flat_tags(tags: dict[str, list[str]]) -> list[str]:
-    """Manifest tags as `category---tag` labels."""
-    return [f"{cat}---{t.strip().lower()}" for cat, words in tags.items() for t in words if t]
-
-
 def build_vocabulary(tracks: list[dict], args: argparse.Namespace) -> list[str]:
     """The label list, in output order."""
     if args.vocab != "manifest":
@@ -142,16 +117,6 @@ def build_vocabulary(tracks: list[dict], args: argparse.Namespace) -> list[str]:
     if not kept:
         raise ValueError("no manifest tag reaches --min-count in the training split")
     return sorted(kept)
-
-
-def labels_for(track: dict, tags: list[str], vocab: str) -> np.ndarray:
-    names = flat_tags(track["tags"]) if vocab == "manifest" else map_tags(track["tags"], vocab)
-    index = {t: i for i, t in enumerate(tags)}
-    y = np.zeros(len(tags), dtype=np.float32)
-    for t in names:
-        if t in index:
-            y[index[t]] = 1.0
-    return y
 
 
 def cached_audio(track: dict, cache_dir: Path) -> Path:
@@ -194,20 +159,6 @@ class CropDataset(Dataset):
 
 
 # ------------------------------------------------------------------------------------ eval
-def auc_scores(y_true: np.ndarray, y_prob: np.ndarray) -> dict[str, float | int | None]:
-    """Macro ROC-AUC / PR-AUC over the tags that have both classes in `y_true`."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    ok = (y_true.sum(0) > 0) & (y_true.sum(0) < len(y_true))
-    if not ok.any():
-        return {"roc_auc": None, "pr_auc": None, "tags_scored": 0}  # JSON null, not NaN
-    return {
-        "roc_auc": float(roc_auc_score(y_true[:, ok], y_prob[:, ok], average="macro")),
-        "pr_auc": float(average_precision_score(y_true[:, ok], y_prob[:, ok], average="macro")),
-        "tags_scored": int(ok.sum()),
-    }
-
-
 def evaluate(tagger: Tagger, files: list[Path], labels: np.ndarray, chunks: int) -> dict:
     """Whole-track predictions of every file, scored against `labels`."""
     if not files:
@@ -223,7 +174,7 @@ def train(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    tracks = read_manifest(args.manifest)
+    tracks = read_tagger_tracks(args.manifest)
     tags = build_vocabulary(tracks, args)
     cache_dir = args.cache_dir or args.out / "audio-16k"
     by_split: dict[str, list[dict]] = {"train": [], "valid": [], "test": []}
@@ -236,7 +187,9 @@ def train(args: argparse.Namespace) -> dict:
         by_split["train"] = [t for i, t in enumerate(by_split["train"]) if i % 10]
     split_cache = {split: cache_dir for split in by_split}
     if args.test_manifest:
-        by_split["test"] = [t for t in read_manifest(args.test_manifest) if t["split"] == "test"]
+        by_split["test"] = [
+            t for t in read_tagger_tracks(args.test_manifest) if t["split"] == "test"
+        ]
         if not by_split["test"]:
             raise ValueError(f"{args.test_manifest}: no tracks with split 'test'")
         # Another catalog may reuse ids: its audio is cached in a folder of its own.

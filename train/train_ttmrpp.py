@@ -24,17 +24,17 @@ import numpy as np
 import torch
 
 import ttmrpp
-from ttmrpp.data import (
+from ttmrpp.data.mixture import (
     GeneratorSource,
     ManifestSource,
     Mixture,
     read_jamendo_tsv,
-    read_jsonl_manifest,
     read_musiccaps_csv,
 )
+from ttmrpp.data.records import read_manifest
 from ttmrpp.fileio import atomic_write_dir, atomic_write_json
-from ttmrpp.kg_text import TEXT_SOURCES, training_text
-from ttmrpp.loss import gather_features, infonce_loss
+from ttmrpp.model.loss import gather_features, infonce_loss
+from ttmrpp.text.kg_text import TEXT_SOURCES, training_text
 
 CHECKPOINT = "checkpoint"
 
@@ -87,7 +87,7 @@ def build_sources(args, sample_rate: int, clip_seconds: float, seed: int) -> Mix
         weight = float(weight) if weight else 1.0
         s = seed * 1000 + i
         if name == "world":
-            from ttmrpp.collection.stream import iter_tracks
+            from ttmrpp.world.stream import iter_tracks
 
             def make(sd, _sr=sample_rate, _sec=clip_seconds):
                 return iter_tracks(seed=sd, split="train", seconds=_sec, sample_rate=_sr)
@@ -96,7 +96,7 @@ def build_sources(args, sample_rate: int, clip_seconds: float, seed: int) -> Mix
         else:
             path = Path(name)
             if path.suffix == ".jsonl":
-                records = read_jsonl_manifest(path)
+                records = read_manifest(path, resolve_audio=True)
             elif path.suffix == ".csv":
                 records = read_musiccaps_csv(path, args.audio_dir)
             elif path.suffix == ".tsv":

@@ -2,19 +2,20 @@
 
 Public API::
 
-    model = ttmrpp.create_model("ttmrpp-cpu")          # or ttmrpp.load_model(folder_or_hub_id)
+    model = ttmrpp.load_model()        # the shipped trained model; or a folder, hub id, .pth
     text = model.encode_text(["upbeat rock with electric guitar"])   # [N, 128], unit norm
     audio = model.encode_audio(waveforms)                            # [B, T] -> [B, 128]
     embs, failures = ttmrpp.embed_audio_files(model, paths)          # whole tracks
 """
 
-from ttmrpp.audio import SAMPLE_RATE, AudioDecodeError, load_audio
-from ttmrpp.checkpoint import load_official_checkpoint
-from ttmrpp.config import ModelConfig, get_config, list_configs
-from ttmrpp.embed import embed_audio_files, embed_waveform
-from ttmrpp.model import TTMRPP, CheckpointError, create_model, load_model
+from ttmrpp.model.audio import SAMPLE_RATE, AudioDecodeError, load_audio
+from ttmrpp.model.config import ModelConfig, get_config, list_configs
+from ttmrpp.model.dual_encoder import TTMRPP, CheckpointError
+from ttmrpp.model.embed import embed_audio_files, embed_waveform
+from ttmrpp.model.factory import UntrainedModelWarning, create_model, load_model
+from ttmrpp.model.foreign import load_official_checkpoint
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "SAMPLE_RATE",
@@ -22,6 +23,7 @@ __all__ = [
     "AudioDecodeError",
     "CheckpointError",
     "ModelConfig",
+    "UntrainedModelWarning",
     "create_model",
     "embed_audio_files",
     "embed_waveform",

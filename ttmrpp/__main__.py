@@ -1,5 +1,5 @@
 import sys
 
-from ttmrpp.cli import main
+from ttmrpp.cli.main import main
 
 sys.exit(main())

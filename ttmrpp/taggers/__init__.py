@@ -6,8 +6,8 @@ probs = tagger.predict_file("song.mp3")          # (50,) probabilities
 tagger.top_k(probs, 5)                           # [("genre---rock", 0.41), ...]
 """
 
+from ttmrpp.taggers.architectures import ARCHITECTURES, build_model, count_parameters
 from ttmrpp.taggers.frontend import SAMPLE_RATE as TAGGER_SAMPLE_RATE
-from ttmrpp.taggers.models import ARCHITECTURES, build_model, count_parameters
 from ttmrpp.taggers.tagger import (
     Tagger,
     TaggerWeightsError,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ttmrpp.audio import AUDIO_EXTENSIONS
 from ttmrpp.fileio import atomic_write_json, atomic_write_text
+from ttmrpp.model.audio import AUDIO_EXTENSIONS
 from ttmrpp.taggers.tagger import Tagger, load_audio_16k, load_tagger
 from ttmrpp.taggers.vocab import readable_tag
 
@@ -156,7 +156,7 @@ def tag_folder(
     Models whose `results_<dataset>_<model>_<today>.{csv,json}` already exist in `out` are
     skipped unless `force`. Files that cannot be decoded are listed in each model's results
     (and the report), not fatal. Each file is decoded once for all models. With a `captioner`
-    (`ttmrpp.captioner.Captioner`), each file gets a `caption` written from its top tags.
+    (`ttmrpp.text.captioning.generators.Captioner`), each file gets a `caption` written from its top tags.
     """
     folder, out = Path(folder), Path(out)
     day = day or dt.date.today()

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ttmrpp.audio import load_audio, resample
 from ttmrpp.fileio import atomic_write
+from ttmrpp.model.audio import load_audio, resample
+from ttmrpp.taggers.architectures import ARCHITECTURES, build_model
 from ttmrpp.taggers.frontend import SAMPLE_RATE
-from ttmrpp.taggers.models import ARCHITECTURES, build_model
 from ttmrpp.taggers.vocab import DATASETS, vocabulary
 
 UPSTREAM_URL = (
@@ -137,7 +137,7 @@ def _mono(wave: np.ndarray) -> np.ndarray:
 
 
 def load_audio_16k(path: str | Path) -> np.ndarray:
-    """Decode any audio file to float32 mono at 16 kHz (`ttmrpp.audio.load_audio`).
+    """Decode any audio file to float32 mono at 16 kHz (`ttmrpp.model.audio.load_audio`).
 
     Raises:
         AudioDecodeError: the file cannot be decoded or holds no samples.

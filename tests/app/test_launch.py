@@ -1,0 +1,106 @@
+"""The demo set-up: first launch builds catalog, index and atlas into the cache; later
+launches load them; the loader builds once and never makes a request wait on a first launch."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("hnswlib")
+pytest.importorskip("ttmrpp.world.catalog", reason="the music world (ttmrpp.world)")
+
+from ttmrpp.app import launch as demo  # noqa: E402
+from ttmrpp.app import services as service  # noqa: E402
+from ttmrpp.app.services.common import QueryError  # noqa: E402
+
+
+def test_first_launch_builds_the_cache_and_later_launches_load_it(tmp_path):
+    steps = []
+    kw = dict(cache=tmp_path, model_spec="ttmrpp-tiny", tracks=3, seconds=3.0, tqdm_bars=False)
+    cold = demo.prepare(progress=lambda d, t, what: steps.append(what), **kw)
+    assert any("rendering the demo catalog" in s for s in steps)
+    assert steps[-1].startswith("ready")
+    assert len(cold.index) == 3
+    index_dir = cold.index_dir
+    assert (index_dir / "index.json").is_file() and (index_dir / "atlas.npz").is_file()
+    assert (index_dir / "model" / "model.safetensors").is_file()  # random weights are kept
+    hits = service.search_text(cold, "music track x by y", k=3).hits
+    assert {h["title"] for h in hits} == {t["title"] for t in cold.index.tracks}
+
+    steps.clear()
+    warm = demo.prepare(progress=lambda d, t, what: steps.append(what), **kw)
+    assert steps[0] == "loading the index from the cache"
+    assert not any("rendering" in s for s in steps)
+    assert warm.index.fingerprint == cold.index.fingerprint
+    q = "calm piano"
+    assert np.allclose(
+        service.search_text(warm, q).query_vector, service.search_text(cold, q).query_vector
+    )
+
+
+def test_default_model_spec(monkeypatch, tmp_path):
+    monkeypatch.delenv("TTMRPP_MODEL", raising=False)
+    monkeypatch.setenv("TTMRPP_ASSETS", str(tmp_path / "absent"))
+    spec, note = demo.default_model_spec()
+    assert spec == "ttmrpp-cpu" and "untrained" in note
+    shipped = tmp_path / "assets" / "ttmrpp-cpu"
+    shipped.mkdir(parents=True)
+    (shipped / "model.safetensors").write_bytes(b"x")
+    (shipped / "config.json").write_text("{}")
+    monkeypatch.setenv("TTMRPP_ASSETS", str(tmp_path / "assets"))
+    assert demo.default_model_spec() == ("default", "")
+    monkeypatch.setenv("TTMRPP_MODEL", "ttmrpp-tiny")
+    assert demo.default_model_spec() == ("ttmrpp-tiny", "")
+    monkeypatch.setenv("TTMRPP_CACHE", str(tmp_path / "c"))
+    assert demo.cache_dir() == tmp_path / "c"
+    monkeypatch.setenv("TTMRPP_DEMO_TRACKS", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        demo.demo_tracks()
+
+
+def test_requests_during_a_first_launch_get_a_message_not_a_wait():
+    from ttmrpp.app.tabs.context import provider as _provider
+
+    release = threading.Event()
+    built = []
+
+    def make(progress=None):
+        release.wait(10)
+        built.append(1)
+        return "services"
+
+    loader = demo.DemoLoader(make)
+    get, current = _provider(loader)
+    with pytest.raises(QueryError, match="still being prepared"):
+        current()  # starts the build in the background
+    with pytest.raises(QueryError, match="still being prepared"):
+        current()  # does not start a second one
+    release.set()
+    for _ in range(100):
+        if loader.ready:
+            break
+        time.sleep(0.05)
+    assert current() == "services" == get() and built == [1]
+
+
+def test_offline_environment(monkeypatch):
+    for name in ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    demo.offline_environment("ttmrpp-cpu")
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    demo.offline_environment("someone/some-hub-model")  # a hub model may be downloaded
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_a_catalog_from_another_music_world_version_is_rebuilt(tmp_path):
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    (folder / "catalog.json").write_text('{"settings": "of another version"}')
+    manifest = demo.build_catalog_into(folder, tracks=1, seconds=2.0, progress=False)
+    assert len(manifest.read_text().splitlines()) == 1

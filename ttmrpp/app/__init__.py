@@ -1,0 +1,1 @@
+"""The Gradio app: plain services per tab, one small builder per tab, the launcher."""

@@ -1,0 +1,269 @@
+"""The app's demo set-up: the default model, and the demo catalog, index and atlas in a cache.
+
+The first launch on a fresh machine renders the demo catalog (the embedded music world),
+embeds it into an index and computes the atlas, reporting progress; later launches load all
+of it from the cache folder (`TTMRPP_CACHE`, default `~/.cache/ttmrpp`).
+
+    loader = DemoLoader()                 # nothing happens yet
+    services = loader.get(progress)       # builds or loads, once per process
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ttmrpp.app.services.common import Progress, Services
+from ttmrpp.assets import cache_dir, has_shipped_model
+from ttmrpp.model.factory import DEFAULT
+
+log = logging.getLogger(__name__)
+
+FALLBACK_MODEL = "ttmrpp-cpu"  # the architecture with the packaged MiniLM text tower
+UNTRAINED_NOTE = (
+    "The retrieval model's audio tower is untrained: the shipped trained model is not installed, so "
+    "the app runs the `ttmrpp-cpu` architecture with random audio weights (the text tower is "
+    "the pretrained MiniLM). Everything works, but rankings are not meaningful yet."
+)
+DEFAULT_TRACKS = 160  # demo catalog size: renders, embeds and maps in ~3 minutes on 2 cores
+DEFAULT_SECONDS = 20.0  # music per demo track
+FALLBACK_SEED = 0  # seeds the random audio tower of the fallback model
+
+
+def default_model_spec() -> tuple[str, str]:
+    """(model spec, note): the shipped trained model, else the architecture with a warning.
+
+    `TTMRPP_MODEL` (a folder, hub id or architecture name) overrides the choice.
+    """
+    chosen = os.environ.get("TTMRPP_MODEL")
+    if chosen:
+        return chosen, ""
+    if has_shipped_model():
+        return DEFAULT, ""
+    return FALLBACK_MODEL, UNTRAINED_NOTE
+
+
+def demo_tracks() -> int:
+    """Demo catalog size: `TTMRPP_DEMO_TRACKS` or `DEFAULT_TRACKS`."""
+    value = os.environ.get("TTMRPP_DEMO_TRACKS")
+    n = int(value) if value else DEFAULT_TRACKS
+    if n < 1:
+        raise ValueError(f"TTMRPP_DEMO_TRACKS must be at least 1, not {n}")
+    return n
+
+
+def folder_indexing_allowed() -> bool:
+    """Server folders may be indexed, except on a Hugging Face Space (`SPACE_ID` is set) unless
+    `TTMRPP_FOLDER_INDEXING=1` says so."""
+    flag = os.environ.get("TTMRPP_FOLDER_INDEXING")
+    if flag is not None:
+        return flag.strip().lower() in ("1", "true", "yes")
+    return not os.environ.get("SPACE_ID")
+
+
+def load_retrieval_model(spec: str):
+    """`ttmrpp.load_model(spec)`; an architecture name is seeded with `FALLBACK_SEED`."""
+    from ttmrpp.model.factory import load_model
+
+    return load_model(spec, seed=FALLBACK_SEED)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", Path(text).name or text).strip("-").lower()
+
+
+def build_catalog_into(folder: Path, tracks: int, seconds: float, progress: bool = True) -> Path:
+    """Render the demo catalog (no benchmark split) into `folder`; returns its manifest."""
+    from ttmrpp.world.catalog import CatalogConfig, build_catalog
+
+    cfg = CatalogConfig(tracks=tracks, benchmark_tracks=0, seconds=seconds)
+    # Built by another version of the music world: it is our cache, so it is rebuilt.
+    return build_catalog(folder, cfg, workers=0, progress=progress, replace_other=True)
+
+
+def cached_index_dir(
+    cache: Path | None = None,
+    model_spec: str | None = None,
+    tracks: int | None = None,
+    seconds: float = DEFAULT_SECONDS,
+) -> Path:
+    """Where `prepare` keeps the demo index for these settings (it may not exist yet)."""
+    cache = Path(cache) if cache is not None else cache_dir()
+    model_spec = model_spec or default_model_spec()[0]
+    tracks = demo_tracks() if tracks is None else tracks
+    return cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s"
+
+
+def is_cached(**settings) -> bool:
+    """Whether `prepare(**settings)` would load from the cache rather than build."""
+    return (cached_index_dir(**settings) / "index.json").is_file()
+
+
+def prepare(
+    cache: Path | None = None,
+    model_spec: str | None = None,
+    tracks: int | None = None,
+    seconds: float = DEFAULT_SECONDS,
+    progress: Progress | None = None,
+    tqdm_bars: bool = True,
+) -> Services:
+    """Load the demo services from the cache, building what is missing.
+
+    Args:
+        cache: cache folder (default `cache_dir()`).
+        model_spec: retrieval model (default `default_model_spec()`).
+        tracks: demo catalog size (default `demo_tracks()`).
+        seconds: music per demo track.
+        progress: called with (step, steps, what) between stages.
+        tqdm_bars: show tqdm bars for the long stages (rendering, embedding, atlas).
+    """
+    from ttmrpp.model.factory import is_architecture, spec_for_index
+    from ttmrpp.search.index import ModelMismatchError, MusicIndex
+
+    cache = Path(cache) if cache is not None else cache_dir()
+    note = ""
+    if model_spec is None:
+        model_spec, note = default_model_spec()
+    tracks = demo_tracks() if tracks is None else tracks
+    report = progress or (lambda done, total, what: None)
+    catalog = cache / f"catalog-{tracks}x{seconds:g}s"
+    index_dir = cached_index_dir(cache, model_spec, tracks, seconds)
+    t0 = time.perf_counter()
+
+    index = model = None
+    if (index_dir / "index.json").is_file():
+        report(0, 4, "loading the index from the cache")
+        try:
+            index = MusicIndex.load(index_dir)
+            saved_model = index_dir / "model"
+            model = load_retrieval_model(str(saved_model) if saved_model.is_dir() else model_spec)
+            index.check_model(model)
+        except (ModelMismatchError, ValueError, OSError) as exc:
+            log.warning("cached index %s is unusable (%s); rebuilding it", index_dir, exc)
+            index = model = None
+    if index is None:
+        report(0, 4, f"rendering the demo catalog ({tracks} tracks)")
+        manifest = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
+        report(1, 4, "loading the retrieval model")
+        model = load_retrieval_model(model_spec)
+        report(2, 4, f"embedding {tracks} tracks")
+        index = MusicIndex.create(model, spec_for_index(model_spec))
+        result = index.update(model, manifest, progress=tqdm_bars)
+        if result.failures:
+            log.warning("demo catalog: %d tracks failed to embed", len(result.failures))
+        # An architecture name has random audio weights: keep them with the index.
+        index.save(index_dir, model=model if is_architecture(model_spec) else None)
+    services = Services(
+        model=model,
+        index=index,
+        model_spec=model_spec,
+        model_note=note,
+        collection_name=f"demo catalog ({tracks} generated tracks)",
+        index_dir=index_dir,
+        upload_dir=cache / "uploads",
+        folder_indexing=folder_indexing_allowed(),
+    )
+    report(3, 4, "computing the atlas")
+    try:
+        from ttmrpp.app.services.atlas import atlas_points
+
+        atlas_points(services, progress=tqdm_bars)
+    except ImportError as exc:  # the atlas module is optional for search
+        log.warning("atlas unavailable: %s", exc)
+    report(4, 4, f"ready in {time.perf_counter() - t0:.0f} s")
+    return services
+
+
+class DemoLoader:
+    """Builds or loads the demo services once per process, on first request (thread-safe).
+
+    Args:
+        make: the function that builds the services (default: `prepare` with the defaults).
+    """
+
+    def __init__(self, make: Callable[..., Services] | None = None) -> None:
+        self._make = make or prepare
+        self._services: Services | None = None
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._services is not None
+
+    def get(self, progress: Progress | None = None) -> Services:
+        """The services, building them now (or waiting for a build under way) if needed."""
+        if self._services is None:
+            with self._lock:
+                if self._services is None:
+                    self._services = self._make(progress=progress)
+        return self._services
+
+    def start(self) -> None:
+        """Start building in a background thread, unless built or being built."""
+        with self._start_lock:
+            if self._services is None and self._thread is None:
+                self._thread = threading.Thread(target=self._build_quietly, daemon=True)
+                self._thread.start()
+
+    def _build_quietly(self) -> None:
+        try:
+            self.get()
+        except Exception:  # the next start() or get() tries again
+            log.exception("preparing the demo failed")
+            with self._start_lock:
+                self._thread = None
+
+
+def offline_environment(model_spec: str | None = None) -> None:
+    """No analytics or telemetry; Hugging Face stays offline unless a hub id is chosen.
+
+    Call it before gradio or transformers are imported (they read these at import time).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    wants_hub = bool(model_spec) and model_spec.count("/") == 1 and not Path(model_spec).exists()
+    if not wants_hub:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def serve(
+    prepare_only: bool = False, server_name: str | None = None, server_port: int | None = None
+) -> None:
+    """Launch the app on the demo set-up (host and port default to `GRADIO_SERVER_NAME` /
+    `GRADIO_SERVER_PORT`, else 127.0.0.1:7860), or with `prepare_only` just fill the cache."""
+    offline_environment(os.environ.get("TTMRPP_MODEL"))
+    import torch
+
+    # One thread per request: small queries gain nothing from more, and on a busy machine
+    # (or with concurrent requests) intra-op threads fight for cores. Measured on 2 shared
+    # cores under load: a whole text search 8 ms with 1 thread, the text encoder alone 126 ms
+    # with 2; embedding 0.4 vs 0.7 s per demo track.
+    torch.set_num_threads(int(os.environ.get("TTMRPP_TORCH_THREADS") or 1))
+    if prepare_only:
+        services = prepare()
+        print(f"ready: {len(services.index)} tracks indexed in {services.index_dir}")
+        return
+    from ttmrpp.app.blocks import CSS, build_demo
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    loader = DemoLoader()
+    if is_cached():
+        loader.start()  # warm: load while the server starts; cold: build on the first page load
+    demo = build_demo(loader)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=server_name,
+        server_port=server_port,
+        allowed_paths=[str(cache)],  # the demo catalog's audio and uploads play from here
+        max_file_size="500mb",
+        footer_links=["api"],
+        css=CSS,
+    )

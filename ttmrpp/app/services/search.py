@@ -1,0 +1,156 @@
+"""Search: text, audio-clip and hybrid queries over the loaded collection."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ttmrpp.app.services.common import (
+    DEFAULT_K,
+    QueryError,
+    Services,
+    check_k,
+    check_text,
+    load_query_audio,
+)
+
+
+@dataclass
+class SearchResult:
+    """Ranked tracks for one query, and the query's embedding (for the atlas marker)."""
+
+    hits: list[dict[str, Any]]
+    query_vector: np.ndarray
+    query: str
+    seconds: float
+
+    @property
+    def message(self) -> str:
+        if not self.hits:
+            return f"No tracks for {self.query}: the collection is empty."
+        return f"{len(self.hits)} tracks for {self.query} ({1000 * self.seconds:.0f} ms)."
+
+
+def search(
+    services: Services,
+    text: str | None = None,
+    audio: str | os.PathLike | None = None,
+    weight: float = 0.5,
+    k: int = DEFAULT_K,
+) -> SearchResult:
+    """Search by text, by an audio clip, or both (`weight` is the audio's share, 0..1)."""
+    from ttmrpp.search.index import EmptyQueryError
+
+    t0 = time.perf_counter()
+    text = check_text(text)
+    k = check_k(k)
+    if not 0.0 <= float(weight) <= 1.0:
+        raise QueryError(f"The audio weight must be between 0 and 1, not {weight}.")
+    if not text and not audio:
+        raise QueryError(
+            "Nothing to search for: type a query (tags, a sentence, an artist) "
+            "or give an audio clip."
+        )
+    wav = load_query_audio(audio, services.model.config.sample_rate) if audio else None
+    try:
+        q = services.index.query_vector(services.model, text or None, wav, float(weight))
+    except EmptyQueryError as exc:
+        raise QueryError(str(exc)) from None
+    hits = [hit_row(h.to_dict()) for h in services.index.search_vector(q, k)]
+    parts = [f"“{text}”"] if text else []
+    if audio:
+        parts.append(f"the clip {Path(audio).name}")
+    label = " + ".join(parts)
+    if text and audio:
+        label += f" (audio weight {float(weight):.2f})"
+    return SearchResult(hits, q, label, time.perf_counter() - t0)
+
+
+def search_text(services: Services, query: str, k: int = DEFAULT_K) -> SearchResult:
+    """Text-to-music search: tags, a caption sentence, "music track X by Y", an artist."""
+    if not check_text(query):
+        raise QueryError(
+            "The query is empty: type tags, a sentence, or “music track TITLE by ARTIST”."
+        )
+    return search(services, text=query, k=k)
+
+
+def search_audio(services: Services, audio: str | os.PathLike | None, k: int = DEFAULT_K):
+    """Music-to-music search ("more like this") from an uploaded or recorded clip."""
+    if not audio:
+        raise QueryError("No audio clip: upload a file or record one first.")
+    return search(services, audio=audio, k=k)
+
+
+def search_hybrid(
+    services: Services,
+    query: str | None,
+    audio: str | os.PathLike | None,
+    weight: float = 0.5,
+    k: int = DEFAULT_K,
+) -> SearchResult:
+    """Text and audio together: `(1 - weight) * text + weight * audio` in the joint space."""
+    return search(services, text=query, audio=audio, weight=weight, k=k)
+
+
+def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
+    """A result as shown: rank, score, title, artist, album, tags (one string), audio path."""
+    tags = hit.get("tags") or {}
+    flat = [
+        t for values in tags.values() for t in (values if isinstance(values, list) else [values])
+    ]
+    return {
+        "rank": hit["rank"],
+        "score": round(float(hit["score"]), 4),
+        "title": hit.get("title") or Path(hit["path"]).stem,
+        "artist": hit.get("artist") or "",
+        "album": hit.get("album") or "",
+        "tags": ", ".join(dict.fromkeys(str(t) for t in flat)),
+        "path": hit["path"],
+        "id": hit.get("id", ""),
+    }
+
+
+RESULT_COLUMNS = ["#", "score", "title", "artist", "album", "tags"]
+
+
+def result_table(result: SearchResult) -> list[list[Any]]:
+    """Rows for a results table, in `RESULT_COLUMNS` order."""
+    keys = ["rank", "score", "title", "artist", "album", "tags"]
+    return [[h[k] for k in keys] for h in result.hits]
+
+
+def example_queries(services: Services) -> list[str]:
+    """One query of every kind the paper serves, built from tracks in the loaded collection."""
+    tracks = services.index.tracks
+    named = next((t for t in tracks if t.get("artist") and t.get("title")), None)
+    cats: dict[str, Counter] = {}
+    for t in tracks:
+        for cat, values in (t.get("tags") or {}).items():
+            vs = values if isinstance(values, list) else [values]
+            cats.setdefault(cat, Counter()).update(str(v) for v in vs)
+
+    def top(cat: str, default: str) -> str:
+        return cats[cat].most_common(1)[0][0] if cats.get(cat) else default
+
+    genre, instrument = top("genre", "rock"), top("instrument", "electric guitar")
+    mood = top("mood", "energetic")
+    out = [
+        f"{genre}, {instrument}, {mood}",
+        f"{'An' if mood[:1] in 'aeiou' else 'A'} {mood} {genre} track driven by {instrument}, "
+        "good for a late drive.",
+    ]
+    if named:
+        out.append(f"music track {named['title']} by {named['artist']}")
+        out.append(f"similar with artist {named['artist']}")
+    else:
+        out += ["music track Neon Harbor by The Velvet Orbits", "similar with artist Ana Corvel"]
+    out.append("sad piano with soft strings")
+    out.append("happy acoustic guitar and whistling")
+    return out

@@ -1,0 +1,1 @@
+"""One small function per app tab that builds its Blocks."""

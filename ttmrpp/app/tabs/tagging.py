@@ -1,0 +1,113 @@
+"""The Auto-tagging tab: published taggers side by side on a clip; captions from their tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from ttmrpp.app import services as service
+from ttmrpp.app.services import tagging as tagging_service
+from ttmrpp.app.services.common import QueryError
+from ttmrpp.app.tabs.context import GENERATORS, AppContext, clip_input, progress_callback, warn
+from ttmrpp.app.tabs.search import SearchTab
+
+
+def build_tagging_tab(ctx: AppContext, search: SearchTab, tabs: gr.Tabs) -> None:
+    """Lay out the Auto-tagging tab and wire `/tag_clip`, `/tag_caption` and the
+    "search with this caption" button."""
+    zoo = ctx.zoo
+
+    def tag_clip(audio: str | None, keys: list[str], k: float, progress=gr.Progress()):  # noqa: B008
+        try:
+            results = tagging_service.tag_clip(
+                zoo, audio, keys, int(k), progress_callback(progress)
+            )
+        except QueryError as exc:
+            return warn(exc), None, None, [], gr.Dropdown(choices=[], value=None)
+        headers, rows = tagging_service.tag_table(results)
+        done = [r for r in results if r.tags]
+        lines = [f"{len(done)} of {len(results)} models tagged the clip."]
+        lines += [f"- ⚠️ {r.label}: {r.error}" for r in results if r.error]
+        sources = [(r.label, r.key) for r in done]
+        return (
+            "\n".join(lines),
+            pd.DataFrame(rows, columns=headers),
+            tagging_service.tag_figure(results),
+            [r.to_dict() for r in results],
+            gr.Dropdown(choices=sources, value=sources[0][1] if sources else None),
+        )
+
+    def tag_caption(results: list[dict[str, Any]], key: str | None, generator: str):
+        try:
+            tags = tagging_service.caption_tags(results, key)
+            text = ", ".join(tags)
+            s = ctx.current()
+            if generator != "template" and not s.captioners_loaded:
+                yield text, "_loading the caption model (first use only, about a minute)…_"
+            for caption in service.caption_stream(s, tags, generator):
+                yield text, caption
+        except QueryError as exc:
+            yield "", warn(exc)
+
+    gr.Markdown(
+        "Tag a clip with published music auto-taggers (Won et al. 2020) side by "
+        "side. Probabilities are each model's own outputs, one per tag (they do not "
+        "sum to 1). Tag lists can be turned into a caption for untagged music."
+    )
+    if not zoo.choices:
+        gr.Markdown(
+            f"⚠️ {zoo.missing_message()}", elem_classes=["ttmrpp-note"], elem_id="tagger-missing"
+        )
+    with gr.Row():
+        tag_audio = clip_input("Clip to tag (upload or record)", "tag-clip")
+        with gr.Column():
+            tagger_pick = gr.CheckboxGroup(
+                [(c.label, c.key) for c in zoo.choices],
+                value=[c.key for c in zoo.choices[:2]],
+                label="Tagger models (weights found on this machine)",
+                elem_id="tagger-models",
+            )
+            tag_k = gr.Slider(
+                1,
+                tagging_service.MAX_TOP_K,
+                value=tagging_service.DEFAULT_TOP_K,
+                step=1,
+                label="Tags per model",
+            )
+            tag_btn = gr.Button(
+                "Tag clip", variant="primary", elem_id="tag-btn", interactive=bool(zoo.choices)
+            )
+    tag_message = gr.Markdown(elem_id="tag-message")
+    tag_table = gr.Dataframe(interactive=False, label="Top tags per model", elem_id="tag-table")
+    tag_plot = gr.Plot(label="Top tags per model", elem_id="tag-plot")
+    tag_results = gr.State([])
+    gr.Markdown("**Caption from predicted tags** (for music that has no tags):")
+    with gr.Row():
+        tag_source = gr.Dropdown(choices=[], label="Tags from", elem_id="tag-source", scale=2)
+        tag_gen = gr.Radio(
+            list(GENERATORS), value="lora", label="Generator", elem_id="tag-gen", scale=2
+        )
+        tag_caption_btn = gr.Button("Caption from these tags", elem_id="tag-caption-btn", scale=1)
+    tag_words = gr.Textbox(label="Tags used", interactive=False)
+    tag_caption_out = gr.Textbox(label="Caption", lines=4, interactive=False, elem_id="tag-caption")
+    tag_send = gr.Button("Search with this caption", size="sm", elem_id="tag-send")
+
+    tag_btn.click(
+        tag_clip,
+        [tag_audio, tagger_pick, tag_k],
+        [tag_message, tag_table, tag_plot, tag_results, tag_source],
+        api_name="tag_clip",
+        concurrency_id="tagger",
+        concurrency_limit=1,
+    )
+    tag_caption_btn.click(
+        tag_caption,
+        [tag_results, tag_source, tag_gen],
+        [tag_words, tag_caption_out],
+        api_name="tag_caption",
+        concurrency_id="llm",
+        concurrency_limit=1,
+    )
+    search.send_from(tag_send, tag_caption_out, tabs, "tag_caption")

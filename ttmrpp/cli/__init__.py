@@ -1,0 +1,1 @@
+"""The `ttmrpp` command line: one module per sub-command, argument parsing only."""

@@ -1,0 +1,1 @@
+"""The paper's Table-2 evaluation: metrics, protocols and benchmarks."""

@@ -1,0 +1,409 @@
+"""`MusicIndex`: a searchable collection of track embeddings and their metadata, in one folder.
+
+    index = MusicIndex.create(model)
+    report = index.update(model, "~/Music")          # or a JSONL manifest; incremental
+    index.save("my-index")                            # atomic: old folder intact until swap
+    hits = MusicIndex.load("my-index").search(model, text="calm piano", k=10)
+
+The folder layout and the atomic save live in `ttmrpp.search.store`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ttmrpp.search.backends.hnsw import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_M,
+    exact_topk,
+)
+from ttmrpp.search.results import (
+    EmptyQueryError,
+    Hit,
+    ModelMismatchError,
+    UpdateReport,
+    model_fingerprint,
+)
+from ttmrpp.search.sources import matches
+from ttmrpp.search.store import META_NAME, MODEL_DIR, IndexSnapshot, load_index, save_index
+
+if TYPE_CHECKING:
+    from ttmrpp.search.backends.sign_scan import SignScan
+
+__all__ = [
+    "META_NAME",
+    "MODEL_DIR",
+    "EmptyQueryError",
+    "Hit",
+    "ModelMismatchError",
+    "MusicIndex",
+    "UpdateReport",
+    "model_fingerprint",
+]
+
+FILTER_EXACT_LIMIT = 50_000  # a filter leaving at most this many tracks is searched exactly
+
+
+class MusicIndex:
+    """Track embeddings of one model with their metadata; exact, HNSW or scanned cosine search.
+
+    Thread safety: searches and changes to the index take one lock, so adding items never
+    runs alongside a query (hnswlib does not allow it); embedding new files happens outside
+    the lock, so searches keep working during a long update.
+    """
+
+    def __init__(self, fingerprint: str, dim: int = 128, model_spec: str | None = None) -> None:
+        self.fingerprint = fingerprint
+        self.dim = dim
+        self.model_spec = model_spec  # how to load the model again (folder, hub id or name)
+        self.records: list[dict[str, Any] | None] = []  # row -> record; None = deleted
+        self.vectors = np.zeros((0, dim), dtype=np.float32)  # [rows, dim], unit norm
+        self.failures: dict[str, dict[str, Any]] = {}  # path -> {"reason", "size", "mtime"}
+        self.source: str | None = None
+        self.folder: Path | None = None  # where it was loaded from or last saved
+        self.version = 0  # bumped by every change (caches compare it)
+        self.ef: int | None = None
+        self.calibrated_recall: float | None = None
+        self.hnsw_params = {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
+        self._hnsw = None
+        self._scan: SignScan | None = None
+        self.scan_candidates: int | None = None  # calibrated survivors per scanned query
+        # "auto": exact below EXACT_LIMIT tracks, the scan from SCAN_LIMIT, and in between
+        # whichever of HNSW and the scan is faster here; or "hnsw" / "scan" to choose
+        self.method = "auto"
+        self.method_timings: dict[str, float] | None = None  # the last auto choice, measured
+        self._by_path: dict[str, int] = {}
+        self._alive: np.ndarray | None = None
+        self._lock = threading.RLock()
+        self._update_lock = threading.Lock()
+        self._filter_cache: dict[Any, np.ndarray] = {}
+        self._live_cache: tuple[Any, np.ndarray | None] = (None, None)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def create(cls, model, model_spec: str | None = None) -> MusicIndex:
+        """An empty index bound to `model`."""
+        return cls(model_fingerprint(model), model.config.embed_dim, model_spec)
+
+    def __len__(self) -> int:
+        return len(self._by_path)
+
+    @property
+    def alive_rows(self) -> np.ndarray:
+        """Row numbers of the live tracks, ascending."""
+        if self._alive is None:
+            self._alive = np.sort(np.fromiter(self._by_path.values(), np.int64, len(self)))
+        return self._alive
+
+    @property
+    def tracks(self) -> list[dict[str, Any]]:
+        """Records of the live tracks, in row order."""
+        return [self.records[r] for r in self.alive_rows]
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """[len, dim] embeddings of the live tracks, in the order of `tracks`."""
+        return self.vectors[self.alive_rows]
+
+    def vectors_for(self, paths: list[str]) -> np.ndarray:
+        """Embeddings [len(paths), dim] of tracks by path (KeyError for one not indexed)."""
+        with self._lock:
+            return self.vectors[[self._by_path[p] for p in paths]]
+
+    @property
+    def uses_hnsw(self) -> bool:
+        return self._hnsw is not None
+
+    @property
+    def search_method(self) -> str:
+        """How queries are answered: "exact", "hnsw" or "scan"."""
+        return "hnsw" if self._hnsw is not None else "scan" if self._scan is not None else "exact"
+
+    def check_model(self, model) -> None:
+        """Raise `ModelMismatchError` unless `model` is the model this index was built with."""
+        fp = model_fingerprint(model)
+        if fp != self.fingerprint:
+            raise ModelMismatchError(
+                f"model {getattr(model.config, 'name', '?')} (fingerprint {fp}) is not the model "
+                f"this index was built with (fingerprint {self.fingerprint}"
+                + (f", {self.model_spec}" if self.model_spec else "")
+                + "); embeddings of different models cannot be mixed or compared. "
+                "Use the index's model or build a new index."
+            )
+
+    # -- updates ------------------------------------------------------------------------
+    def update(
+        self,
+        model,
+        source: str | os.PathLike,
+        batch_size: int = 16,
+        progress: bool = True,
+        group_size: int = 16,
+        checkpoint: Callable[[MusicIndex], None] | None = None,
+    ) -> UpdateReport:
+        """Bring the index in line with `source`, a folder (scanned recursively) or a JSONL
+        manifest: new and changed files (by path + size + mtime) are embedded, deleted ones
+        dropped, files that failed before and have not changed are not retried.
+
+        Args:
+            batch_size: clips per forward pass.
+            group_size: files embedded and added to the index at a time.
+            checkpoint: called with the index after each group (e.g. to save now and then).
+        """
+        from ttmrpp.search.update import update_index
+
+        return update_index(self, model, source, batch_size, progress, group_size, checkpoint)
+
+    def add_embeddings(self, records: list[dict[str, Any]], vectors: np.ndarray) -> None:
+        """Add tracks with precomputed embeddings [n, dim] (of this index's model); each record
+        needs a unique `path`. An existing path is replaced."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        paths = [r["path"] for r in records]
+        if len(set(paths)) != len(paths):
+            raise ValueError("records have repeated paths")
+        with self._lock:
+            self._remove([self._by_path[p] for p in paths if p in self._by_path])
+            self._append([dict(r) for r in records], vectors)
+            self._changed()
+            self._maintain(force_tune=True)
+
+    def remove_paths(self, paths: list[str]) -> int:
+        """Drop tracks by path; returns how many were in the index."""
+        with self._lock:
+            rows = [self._by_path[p] for p in paths if p in self._by_path]
+            self._remove(rows)
+            if rows:
+                self._changed()
+                self._maintain(force_tune=True)
+            return len(rows)
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._filter_cache.clear()
+
+    def _remove(self, rows: list[int]) -> None:
+        self._alive = None
+        for row in rows:
+            rec = self.records[row]
+            if rec is None:
+                continue
+            del self._by_path[rec["path"]]
+            self.records[row] = None
+            self.vectors[row] = 0.0
+            if self._hnsw is not None:
+                self._hnsw.mark_deleted(row)
+            # a scanned row stays coded; searches pass the mask of live rows
+
+    def _append(self, records: list[dict[str, Any]], vecs: np.ndarray) -> None:
+        if not records:
+            return
+        if vecs.shape != (len(records), self.dim):
+            raise ValueError(f"expected {len(records)} x {self.dim} vectors, got {vecs.shape}")
+        self._alive = None
+        start = len(self.records)
+        rows = np.arange(start, start + len(records))
+        self.records.extend(records)
+        self.vectors = np.concatenate([self.vectors, vecs])
+        for row, rec in zip(rows, records):
+            self._by_path[rec["path"]] = int(row)
+        if self._hnsw is not None:
+            need = start + len(records)
+            if need > self._hnsw.get_max_elements():
+                self._hnsw.resize_index(max(need, int(1.25 * self._hnsw.get_max_elements())))
+            self._hnsw.add_items(vecs, rows)
+        if self._scan is not None:
+            self._scan.add(vecs)
+
+    def _maintain(self, force_tune: bool = False) -> None:
+        """Compact deleted rows; choose the search method; recalibrate (`backends.choice`)."""
+        from ttmrpp.search.backends.choice import maintain
+
+        maintain(self, force_tune)
+
+    def _live_mask(self, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """Bool mask over rows of `rows` (default: the live rows); None when that is all."""
+        if rows is None:
+            if len(self) == len(self.records):
+                return None
+            key = (self.version, len(self.records))
+            if self._live_cache[0] != key:
+                self._live_cache = (key, self._live_mask(self.alive_rows))
+            return self._live_cache[1]
+        mask = np.zeros(len(self.records), dtype=bool)
+        mask[rows] = True
+        return mask
+
+    # -- queries ------------------------------------------------------------------------
+    def search_vector(
+        self,
+        query: np.ndarray,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
+        exclude: set[str] | None = None,
+    ) -> list[Hit]:
+        """Top-`k` tracks by cosine similarity to a query embedding [dim]."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape != (self.dim,):
+            raise ValueError(f"query has {q.size} values; this index holds {self.dim}-d vectors")
+        norm = float(np.linalg.norm(q))
+        if not np.isfinite(norm) or norm == 0:
+            raise EmptyQueryError("query vector is zero or not finite")
+        q = q / norm
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        with self._lock:
+            if not len(self):
+                return []
+            rows = self._candidate_rows(filters, exclude)
+            want = min(k, len(rows)) if rows is not None else min(k, len(self))
+            if want == 0:
+                return []
+            exact = self.search_method == "exact"
+            if not exact and rows is not None and len(rows) <= FILTER_EXACT_LIMIT:
+                exact = True
+            if self._scan is not None and not exact:
+                found, scores = self._scan.search(
+                    q, want, self.scan_candidates, self.vectors, self._live_mask(rows)
+                )
+                exact = len(found) < want  # too few survivors (a very narrow filter): exact
+            if exact:
+                rows = self.alive_rows if rows is None else rows
+                idx, scores = exact_topk(self.vectors[rows], q[None], want)
+                found, scores = rows[idx[0]], scores[0]
+            elif self._hnsw is not None:
+                self._hnsw.set_ef(max(self.ef or 0, want))
+                allowed = None if rows is None else self._live_mask(rows).__getitem__
+                labels, dists = self._hnsw.knn_query(q[None], k=want, filter=allowed)
+                found, scores = labels[0].astype(np.int64), 1.0 - dists[0]
+            return [
+                Hit(i + 1, float(s), dict(self.records[r]))
+                for i, (r, s) in enumerate(zip(found, scores))
+            ]
+
+    def _candidate_rows(self, filters, exclude) -> np.ndarray | None:
+        if not filters and not exclude:
+            return None
+        key = (self.version, json.dumps(filters or {}, sort_keys=True, default=list))
+        rows = self._filter_cache.get(key)
+        if rows is None:
+            rows = np.array(
+                [r for r in self.alive_rows if matches(self.records[r], filters or {})],
+                dtype=np.int64,
+            )
+            self._filter_cache = {key: rows}
+        if exclude:
+            drop = {self._by_path[p] for p in exclude if p in self._by_path}
+            rows = np.array([r for r in rows if r not in drop], dtype=np.int64)
+        return rows
+
+    def query_vector(
+        self,
+        model,
+        text: str | None = None,
+        audio: str | os.PathLike | np.ndarray | None = None,
+        weight: float = 0.5,
+    ) -> np.ndarray:
+        """The query embedding for text, audio (a file or a waveform at the model's rate), or
+        both: `(1 - weight) * text + weight * audio`, renormalised (`ttmrpp.search.query`)."""
+        from ttmrpp.search.query import query_vector
+
+        return query_vector(self, model, text, audio, weight)
+
+    def audio_vector(self, model, audio: str | os.PathLike | np.ndarray) -> np.ndarray:
+        """Embedding of an audio file (reused from the index when unchanged in it) or of a
+        waveform at `model.config.sample_rate`."""
+        from ttmrpp.search.query import audio_vector
+
+        return audio_vector(self, model, audio)
+
+    def search(
+        self,
+        model,
+        text: str | None = None,
+        audio: str | os.PathLike | np.ndarray | None = None,
+        weight: float = 0.5,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
+        exclude: set[str] | None = None,
+    ) -> list[Hit]:
+        """Search by text, by an audio example ("more like this") or both (hybrid)."""
+        return self.search_vector(
+            self.query_vector(model, text, audio, weight), k, filters, exclude
+        )
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike, model=None) -> Path:
+        """Write the index to `folder` atomically: everything goes to a temporary folder beside
+        it, which then replaces the old one; a crash or Ctrl-C part-way leaves the previous
+        index intact. With `model`, the model is saved into the index (`model/`) as well.
+        """
+        if model is not None:
+            self.check_model(model)
+        with self._lock:
+            folder = save_index(self.snapshot(), folder, model)
+            self.folder = folder
+        return folder
+
+    def snapshot(self) -> IndexSnapshot:
+        """The index as plain data (shares arrays with the index: hold `_lock` while used)."""
+        meta = {
+            "model_fingerprint": self.fingerprint,
+            "model_spec": self.model_spec,
+            "dim": self.dim,
+            "tracks": len(self),
+            "rows": len(self.records),
+            "version": self.version,
+            "source": self.source,
+            "search": self.search_method,
+            "ef": self.ef,
+            "scan_candidates": self.scan_candidates,
+            "method": self.method,
+            "method_timings": self.method_timings,
+            "calibrated_recall": self.calibrated_recall,
+            "hnsw_params": self.hnsw_params,
+            "failures": self.failures,
+        }
+        carry = [self.folder] if self.folder is not None else []
+        return IndexSnapshot(meta, self.records, self.vectors, self._hnsw, carry)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> MusicIndex:
+        """Load an index folder written by `save`."""
+        folder = Path(folder).expanduser().resolve()
+        index = cls.from_snapshot(load_index(folder))
+        index.folder = folder
+        return index
+
+    @classmethod
+    def from_snapshot(cls, snap: IndexSnapshot) -> MusicIndex:
+        """An index over a snapshot's data (the scan's codes are rebuilt from the vectors)."""
+        meta = snap.meta
+        index = cls(meta["model_fingerprint"], meta["dim"], meta.get("model_spec"))
+        index.records, index.vectors = snap.records, snap.vectors
+        index._by_path = {r["path"]: i for i, r in enumerate(index.records) if r is not None}
+        index.failures = meta.get("failures", {})
+        index.source = meta.get("source")
+        index.version = meta.get("version", 0)
+        index.hnsw_params = meta.get("hnsw_params", index.hnsw_params)
+        index.calibrated_recall = meta.get("calibrated_recall")
+        index.method = meta.get("method", "auto")
+        index.method_timings = meta.get("method_timings")
+        if snap.hnsw is not None:
+            index._hnsw = snap.hnsw
+            index.ef = int(meta["ef"])
+            index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
+        elif meta.get("search") == "scan":
+            from ttmrpp.search.backends.sign_scan import SignScan
+
+            index._scan = SignScan(index.dim)  # codes are rebuilt from the vectors (seconds)
+            index._scan.add(index.vectors)
+            index.scan_candidates = int(meta["scan_candidates"])
+        return index

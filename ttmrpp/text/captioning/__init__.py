@@ -1,0 +1,1 @@
+"""Tag-to-caption generation: template, LLM and LoRA generators, constraint, filter, scores."""
