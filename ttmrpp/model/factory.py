@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ttmrpp import assets
+from ttmrpp.assets import has_shipped_model, shipped_model_dir
 from ttmrpp.model.config import ModelConfig, get_config, list_configs
 from ttmrpp.model.dual_encoder import TTMRPP
 
@@ -76,9 +76,9 @@ def load_model(
         FileNotFoundError: nothing of that name (or the shipped model is not installed).
         CheckpointError: it exists but cannot be loaded.
     """
-    if spec is None or str(spec) == DEFAULT and not Path(DEFAULT).exists():
-        folder = assets.shipped_model_dir()
-        if not assets.has_shipped_model():
+    if spec is None or (str(spec) == DEFAULT and not Path(DEFAULT).exists()):
+        folder = shipped_model_dir()
+        if not has_shipped_model():
             raise FileNotFoundError(
                 f"the shipped trained model is not installed at {folder} "
                 "(set TTMRPP_ASSETS, or name a model folder, hub id or architecture)"
