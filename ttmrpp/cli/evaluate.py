@@ -31,6 +31,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", type=Path, help="benchmark JSONL manifest (default: built)")
     p.add_argument("--split", default="test", help="records of this split ('' for all)")
     p.add_argument(
+        "--protocol",
+        choices=("table2", "labels"),
+        default="table2",
+        help="table2: the paper's protocols; labels: per-label ROC-AUC by category and "
+        "metadata retrieval (e.g. the real-music benchmark of `ttmrpp real-music`)",
+    )
+    p.add_argument(
         "--official-config",
         default="ttmrpp-paper",
         help="architecture of an authors' .pth checkpoint (default ttmrpp-paper)",
@@ -52,6 +59,7 @@ def results_for(args: argparse.Namespace) -> dict:
     results = evaluate_model(
         args.checkpoint, args.manifest, args.split, official_config=args.official_config,
         batch_size=args.batch_size, triplets=args.triplets, seed=args.seed, draws=args.draws,
+        protocol=args.protocol,
     )  # fmt: skip
     text = json.dumps(results, indent=2)
     print(text)

@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "ttmrpp.cli.caption",
     "ttmrpp.cli.app",
     "ttmrpp.cli.evaluate",
+    "ttmrpp.cli.real_music",
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 CHANCE = "chance"  # the paper's Random row: the expected score of random rankings
+PROTOCOLS = ("table2", "labels")
 
 
 def default_benchmark() -> Path:
@@ -36,6 +37,7 @@ def evaluate_model(
     triplets: int = 500,
     seed: int = 0,
     draws: int = 200,
+    protocol: str = "table2",
 ) -> dict[str, Any]:
     """Table-2 metrics of a model on a benchmark manifest.
 
@@ -47,6 +49,9 @@ def evaluate_model(
         official_config: architecture of an authors' `.pth` checkpoint.
         seed: seed of an untrained architecture's weights, or of the chance draws.
         draws: random rankings averaged for "chance".
+        protocol: "table2" (the paper's protocols) or "labels" (per-label ROC-AUC by
+            category and metadata retrieval: `ttmrpp.eval.labels`, e.g. for the real-music
+            benchmark).
 
     Returns:
         {"model", "manifest", "benchmark_sha256", ...scores, "row"}.
@@ -56,7 +61,11 @@ def evaluate_model(
     from ttmrpp.fileio import file_sha256
     from ttmrpp.model.factory import load_model
 
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     is_chance = str(spec) == CHANCE
+    if is_chance and protocol == "labels":
+        raise ValueError("chance needs no run for the labels protocol: ROC-AUC 0.5 by definition")
     model = None if is_chance else load_model(spec, official_config=official_config, seed=seed)
     manifest = Path(manifest) if manifest else default_benchmark()
     everything = read_manifest(manifest, resolve_audio=True)
@@ -64,7 +73,11 @@ def evaluate_model(
     if not records:
         raise ValueError(f"{manifest}: no records for split {split!r}")
     known = known_artists(everything, split) if split else None
-    if is_chance:
+    if protocol == "labels":
+        from ttmrpp.eval.labels import evaluate_labels
+
+        scores = evaluate_labels(model, records, batch_size)
+    elif is_chance:
         scores = chance(records, known or None, triplets, draws, seed)
     else:
         scores = evaluate(model, records, known or None, batch_size, triplets)

@@ -1,0 +1,224 @@
+"""Build a manifest of real recordings from Debian packages (`debian_packages.py` says which).
+
+    manifest = build_manifest(Path("real-music"), BENCHMARK, debs=Path("debs"))
+
+Packages are fetched with `apt-get download` (any Debian/Ubuntu machine; already downloaded
+`.deb` files are reused) and read with python-debian, so nothing is installed. Each track keeps
+its title, artist, album, licence and credit (shown wherever it is listed or played), its labels
+by category and where each label came from.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import subprocess
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ttmrpp.data.debian_packages import GENRE_LABELS, TITLE_LABELS, MusicPackage
+from ttmrpp.data.records import TrackRecord
+from ttmrpp.fileio import atomic_write_jsonl
+
+AUDIO_SUFFIXES = (".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav")
+CATEGORY = {"piano": "instrument", "cello": "instrument", "violin": "instrument"}
+CATEGORY |= {"relaxing": "mood"}  # every other label is a genre
+
+
+def download(names: Iterable[str], debs: Path) -> dict[str, Path]:
+    """`.deb` files of the packages in `debs` (fetched with `apt-get download` if missing)."""
+    debs.mkdir(parents=True, exist_ok=True)
+    found = {n: next(iter(sorted(debs.glob(f"{n}_*.deb"))), None) for n in names}
+    missing = [n for n, p in found.items() if p is None]
+    if missing:
+        try:
+            subprocess.run(["apt-get", "download", *missing], cwd=debs, check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise RuntimeError(
+                f"could not fetch {', '.join(missing)} with apt-get ({exc}); download the .deb "
+                f"files on a Debian/Ubuntu machine into {debs}"
+            ) from None
+        found = {n: next(iter(sorted(debs.glob(f"{n}_*.deb")))) for n in found}
+    return found
+
+
+def _members(deb: Path) -> tarfile.TarFile:
+    from debian.debfile import DebFile
+
+    return DebFile(str(deb)).data.tgz()
+
+
+def _matching(tar: tarfile.TarFile, patterns: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
+    """(path inside the package, bytes) of the files matching the globs; `X.pk3!glob` looks
+    inside the zip archive X.pk3."""
+    for member in tar.getmembers():
+        name = member.name.removeprefix("./")
+        for pattern in patterns:
+            archive, _, inner = pattern.partition("!")
+            if not fnmatch.fnmatch(name, archive) or not member.isfile():
+                continue
+            data = tar.extractfile(member).read()
+            if not inner:
+                yield name, data
+                continue
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                for entry in sorted(zf.namelist()):
+                    if fnmatch.fnmatch(entry, inner):
+                        yield f"{name}!{entry}", zf.read(entry)
+
+
+def _licence(tar: tarfile.TarFile, pkg: MusicPackage, path: str) -> tuple[str, str]:
+    """(licence, credit) from the package's machine-readable copyright file for this file,
+    else the table's."""
+    from debian.copyright import Copyright, Error
+
+    try:
+        member = tar.extractfile(f"./usr/share/doc/{pkg.name}/copyright")
+        text = member.read().decode("utf-8", "replace")
+        installed, source = pkg.source
+        if not path.startswith(installed) or not installed:
+            return pkg.licence, pkg.credit
+        para = Copyright(io.StringIO(text), strict=False).find_files_paragraph(
+            source + path[len(installed) :]
+        )
+    except (KeyError, Error, ValueError):
+        return pkg.licence, pkg.credit
+    if para is None or para.license is None or list(para.files) == ["*"]:
+        return pkg.licence, pkg.credit
+    credit = " ".join((para.copyright or pkg.credit).split())
+    return para.license.synopsis or pkg.licence, credit
+
+
+def _tags(path: Path) -> dict[str, Any]:
+    import mutagen
+
+    f = mutagen.File(str(path))
+    if f is None:
+        return {}
+    out: dict[str, Any] = {"duration": float(f.info.length)}
+    for key in ("title", "artist", "album", "genre"):
+        values = [str(v).strip() for v in ((f.tags or {}).get(key) or []) if str(v).strip()]
+        if values:
+            out[key] = values[0]
+    return out
+
+
+def labels_for(pkg: MusicPackage, name: str, tags: dict[str, Any]) -> dict[str, str]:
+    """label -> where it came from, for one file (only documented labels)."""
+    found: dict[str, str] = {}
+    for label in pkg.labels:
+        found[label] = "package"
+    for label in pkg.files.get(name, {}).get("labels", ()):
+        found.setdefault(label, "package documentation of the file")
+    for label in GENRE_LABELS.get(tags.get("genre", "").strip().lower(), ()):
+        found.setdefault(label, "genre tag")
+    words = {
+        "title": tags.get("title", ""),
+        "file name": PurePosixPath(name).stem,
+        "album": tags.get("album", ""),
+    }
+    for source, text in words.items():
+        low = text.lower()
+        for word, labels in TITLE_LABELS.items():
+            if word in low:
+                for label in labels:
+                    found.setdefault(label, source)
+    return found
+
+
+def _mix_stems(folder_files: dict[str, bytes], out: Path) -> None:
+    """Sum a song folder's stems (same rate) into one Ogg Vorbis file, peak-normalised."""
+    import numpy as np
+    import soundfile as sf
+
+    parts = [sf.read(io.BytesIO(b), always_2d=True) for b in folder_files.values()]
+    rate = parts[0][1]
+    n = max(len(x) for x, _ in parts)
+    mix = np.zeros((n, max(x.shape[1] for x, _ in parts)))
+    for x, r in parts:
+        if r != rate:
+            raise ValueError(f"{out.name}: stems at different rates ({r} vs {rate})")
+        mix[: len(x), : x.shape[1]] += x
+    mix /= max(1.0, float(np.abs(mix).max()) / 0.98)
+    # In blocks: libsndfile's Vorbis encoder overflows its stack on one long write.
+    with sf.SoundFile(out, "w", rate, mix.shape[1], format="OGG", subtype="VORBIS") as f:
+        for start in range(0, len(mix), 1 << 15):
+            f.write(mix[start : start + (1 << 15)])
+
+
+def package_tracks(pkg: MusicPackage, deb: Path, out: Path, split: str) -> list[TrackRecord]:
+    """Extract one package's music into `out/audio/<package>/` and describe each track."""
+    records: list[TrackRecord] = []
+    with _members(deb) as tar:
+        files = dict(_matching(tar, pkg.music))
+        stems = {}
+        if pkg.stems:  # e.g. a song folder's song.ogg + guitar.ogg
+            by_folder = {str(PurePosixPath(p).parent) for p in files}
+            for m in tar.getmembers():
+                name = m.name.removeprefix("./")
+                parent, base = str(PurePosixPath(name).parent), PurePosixPath(name).name
+                if parent in by_folder and base in pkg.stems and m.isfile():
+                    stems.setdefault(parent, {})[base] = tar.extractfile(m).read()
+        for path, data in sorted(files.items()):
+            inner = path.split("!")[-1]
+            name = PurePosixPath(inner).name
+            rel = PurePosixPath(inner).parent.name + "-" + name if pkg.stems else name
+            target = out / "audio" / pkg.name / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if pkg.stems:
+                _mix_stems(stems[str(PurePosixPath(path).parent)], target)
+            else:
+                target.write_bytes(data)
+            tags = _tags(target)
+            if tags.get("duration", 0.0) < pkg.min_seconds:
+                target.unlink()
+                continue
+            facts = pkg.files.get(name, {})
+            if pkg.stems and "title" not in tags:
+                tags["title"] = PurePosixPath(inner).parent.name
+            licence, credit = _licence(tar, pkg, path.split("!")[0])
+            sources = labels_for(pkg, name, tags)
+            by_cat: dict[str, list[str]] = {}
+            for label in sources:
+                by_cat.setdefault(CATEGORY.get(label, "genre"), []).append(label)
+            records.append(
+                {
+                    "id": f"{pkg.name}/{rel}",
+                    "audio": target.relative_to(out).as_posix(),
+                    "split": split,
+                    "package": pkg.name,
+                    "title": facts.get("title") or tags.get("title") or PurePosixPath(rel).stem,
+                    "artist": facts.get("artist") or tags.get("artist") or pkg.artist or None,
+                    "album": tags.get("album"),
+                    "duration": round(tags["duration"], 3),
+                    "tags": by_cat,
+                    "label_sources": sources,
+                    "licence": facts.get("licence") or licence,
+                    "credit": credit if "licence" not in facts else facts.get("artist", credit),
+                    "copyright_file": f"/usr/share/doc/{pkg.name}/copyright",
+                }
+            )
+    return records
+
+
+def build_manifest(
+    out: Path,
+    packages: dict[str, MusicPackage],
+    debs: Path | None = None,
+    split: str = "test",
+    progress: bool = True,
+) -> Path:
+    """Fetch, extract and describe the packages' music; write `out/manifest.jsonl`."""
+    out.mkdir(parents=True, exist_ok=True)
+    found = download(packages, debs or out / "debs")
+    records: list[TrackRecord] = []
+    for name in tqdm(sorted(packages), desc="packages", disable=not progress):
+        records += package_tracks(packages[name], found[name], out, split)
+    manifest = out / "manifest.jsonl"
+    atomic_write_jsonl(manifest, records)
+    return manifest

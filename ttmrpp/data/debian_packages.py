@@ -1,0 +1,132 @@
+"""Real recordings in Debian packages: where each package keeps its music, its licence, and
+the labels its own documentation gives (a data table; the builder is `debian_music.py`).
+
+Labels come only from what is documented, and every label says where it came from:
+- `genre tag`: the file's GENRE Vorbis comment, mapped onto our label words by `GENRE_LABELS`;
+- `title`/`file name`/`album`: a word of the file's TITLE tag, file name or ALBUM tag
+  (`TITLE_LABELS`), e.g. berusky2's "Relax 3", naev's "ambient2.ogg", "Ambient Pills";
+- `package`: the style the package's own description and copyright file give all of its music
+  (marsshooter: the band Obsidian Shell's metal albums; the Sectoid song pack: metal songs).
+Licences were read from each package's `/usr/share/doc/<package>/copyright` (and freedink's
+`README-REPLACEMENTS.txt`); the record keeps that path so a listing can point to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MusicPackage:
+    name: str  # Debian package name
+    music: tuple[str, ...]  # globs of music files inside the package (".pk3!glob": inside a zip)
+    licence: str  # the music's licence, as the copyright file states it
+    credit: str  # copyright holders / performers to credit
+    labels: tuple[str, ...] = ()  # labels the package documents for all of its music
+    files: dict[str, dict] = field(default_factory=dict)  # per-file facts: title, labels, ...
+    stems: tuple[str, ...] = ()  # file names mixed into one track (a song folder's stems)
+    min_seconds: float = 30.0  # shorter files are jingles and effects
+    artist: str = ""  # the artist where the files' tags do not name one
+    source: tuple[str, str] = ("", "")  # (installed prefix, source prefix) of `Files:` paths
+
+
+# GENRE tags as written in the packages -> our label words (several where one implies more).
+GENRE_LABELS = {
+    "female fronted metal": ("metal",),
+    "thrash metal": ("metal",),
+    "trash metal": ("metal",),
+    "death metal": ("metal",),
+    "metal": ("metal",),
+    "rock": ("rock",),
+    "house": ("house", "electronic"),
+    "dnb": ("drum and bass", "electronic"),
+    "electronic": ("electronic",),
+    "techno": ("electronic",),
+    "ambient": ("ambient",),
+    "reggae": ("reggae",),
+    "orchestral": ("orchestral",),
+    "classical": ("classical",),
+    "classique": ("classical",),
+    "blues": ("blues",),
+    "folk": ("folk",),
+    "chiptune": ("chiptune", "electronic"),
+}
+
+# Words of a title, file name or album that name a style or an instrument.
+TITLE_LABELS = {
+    "relax": ("relaxing",),
+    "piano": ("piano",),
+    "ambient": ("ambient",),
+    "ambience": ("ambient",),
+    "orchestra": ("orchestral",),
+}
+
+# The held-out benchmark: whole packages never used in training, spanning metal, electronic,
+# ambient, calm piano soundtrack, per-track genres and classical recordings.
+BENCHMARK = {
+    p.name: p
+    for p in (
+        MusicPackage(
+            "marsshooter-data",
+            ("usr/share/games/marsshooter/audio/music/*.ogg",),
+            "CC-BY-SA-3.0",
+            "Obsidian Shell (2011)",
+            labels=("metal",),
+            source=("usr/share/games/marsshooter/", "data/"),
+        ),
+        MusicPackage(
+            "fretsonfire-songs-sectoid",
+            ("usr/share/games/fretsonfire/data/songs/sectoid/*/song.ogg",),
+            "Expat (MIT)",
+            "Carlos Viola Iborra (Sectoid), 2006-2007",
+            labels=("metal",),
+            stems=("song.ogg", "guitar.ogg"),
+            artist="Sectoid",  # each song.ini: "Composed and performed by Sectoid"
+        ),
+        MusicPackage(
+            "berusky2-data",
+            ("usr/share/games/berusky2/music/*.ogg",),
+            "GPL-2+",
+            "AnakreoN (2007-2020); music by Martin Linda",
+        ),
+        MusicPackage(
+            "openclonk-data",
+            ("usr/share/games/openclonk/Music.ocg/*.ogg",),
+            "ISC; some game content CC-BY-3.0 or CC0 (see the copyright file)",
+            "The OpenClonk Team; music by Martin Strohmeier (K-Pone)",
+        ),
+        MusicPackage(
+            "freedink-data",
+            ("usr/share/games/dink/dink/Sound/1.ogg", "usr/share/games/dink/dink/Sound/106.ogg"),
+            "see files",
+            "see files",
+            files={
+                "1.ogg": {
+                    "title": "Ave Maria (Bach/Gounod)",
+                    "artist": "John Michel (cello)",
+                    "licence": "CC-BY-SA-3.0",
+                    "labels": ("classical", "cello"),
+                },
+                "106.ogg": {
+                    "title": "Violin Concerto in E minor, op. 64 (Mendelssohn), 1st movement",
+                    "artist": "Fulda Symphonic Orchestra, Simon Schindler; Franziska Früh (violin)",
+                    "licence": "EFF Open Audio License 1.0",
+                    "labels": ("classical", "violin", "orchestral"),
+                },
+            },
+        ),
+        MusicPackage(
+            "freedroidrpg-data",
+            ("usr/share/freedroidrpg/data/sound/music/*.ogg",),
+            "GPL-2+",
+            "the FreedroidRPG team; music by Arvid Picciani, 4T Thieves, stud (kahvi) and others",
+        ),
+        MusicPackage(
+            "naev-data",
+            ("usr/share/naev/dat/snd/music/*.ogg",),
+            "GPL-3+ / CC-BY-SA (see the copyright file)",
+            "the Naev team; music by Askyel, Ken Seguro, Zeropage, Matthew Pablo and others",
+            source=("usr/share/naev/", "./"),
+        ),
+    )
+}
