@@ -335,8 +335,17 @@ def rescale_minmax(wav: np.ndarray) -> np.ndarray:
     lo, hi = float(wav.min()), float(wav.max())
     if hi - lo < 1e-12:
         return np.zeros_like(wav, dtype=np.float32)
-    x = (wav - lo) / (hi - lo) * 2.0 - 1.0
-    return ((x * 32767.0).astype(np.int16) / 32767.0).astype(np.float32)
+    # In place (one extra copy of the track, not five), and the same numbers as
+    # `((wav - lo) / (hi - lo) * 2 - 1) * 32767 -> int16 -> / 32767`, since a float32
+    # division of an int16 by 32767 rounds exactly as the float64 one cast to float32.
+    x = np.subtract(wav, lo)
+    x /= hi - lo
+    x *= 2.0
+    x -= 1.0
+    x *= 32767.0
+    q = x.astype(np.int16)
+    del x
+    return np.divide(q, np.float32(32767.0), dtype=np.float32)
 
 
 def chunk_waveform(
@@ -355,11 +364,11 @@ def chunk_waveform(
         )
     if len(wav) <= n:
         reps = -(-n // len(wav))
-        return np.tile(wav, reps)[None, :n].astype(np.float32)
+        return np.ascontiguousarray(np.tile(wav, reps)[None, :n], dtype=np.float32)
     starts = list(range(0, len(wav) - n + 1, n))
     if starts[-1] + n < len(wav):
         starts.append(len(wav) - n)
-    return np.stack([wav[s : s + n] for s in starts]).astype(np.float32)
+    return np.stack([wav[s : s + n] for s in starts]).astype(np.float32, copy=False)
 
 
 def slaney_mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
