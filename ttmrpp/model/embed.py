@@ -66,7 +66,8 @@ def embed_audio_files(
             ok = [(p, c) for p, (c, _) in zip(group, decoded) if c is not None]
             failures += [(str(p), err) for p, (c, err) in zip(group, decoded) if c is None]
             if ok:
-                chunks = torch.from_numpy(np.concatenate([c for _, c in ok]))
+                parts = [c for _, c in ok]
+                chunks = torch.from_numpy(parts[0] if len(parts) == 1 else np.concatenate(parts))
                 z = torch.cat(
                     [model.encode_audio(b, normalize=False) for b in chunks.split(batch_size)]
                 )
