@@ -4,7 +4,7 @@
 
 Prints one JSON line per probe: name, whether `load_audio` accepted or refused the file, its
 message, the peak resident memory the call added (MB) and its wall time (s). The files are
-written to a temporary folder by the same helpers the tests use (tests/helpers/audio_files.py).
+written to a temporary folder by the helpers the tests use too (bench/hardening/crafted_audio.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from tests.helpers.audio_files import (
+from bench.hardening.crafted_audio import (
     probe_in_child,
     write_long_flac,
     write_overstated_ogg,

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from tests.helpers.audio_files import (
+from bench.hardening.crafted_audio import (
     probe_in_child,
     set_flac_total_samples,
     write_long_flac,
