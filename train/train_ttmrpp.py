@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import random
 import re
 import time
@@ -188,7 +189,10 @@ def initial_model(args: argparse.Namespace, resume: Path | None):
     """The checkpoint's model when resuming, else --init-from, else a new --config model; in
     training mode, with the text tower's lower layers frozen if asked."""
     if resume is not None:
-        model = ttmrpp.load_model(resume)
+        try:
+            model = ttmrpp.load_model(resume)
+        except (ValueError, OSError) as exc:  # CheckpointError names the damaged file
+            raise SystemExit(f"cannot resume from {resume}: {exc}") from None
     elif args.init_from:
         model = ttmrpp.load_model(args.init_from)
     else:
@@ -217,12 +221,42 @@ def make_optimizer(model, args: argparse.Namespace):
     return optimizer, scheduler
 
 
+def read_training_state(path: Path) -> dict:
+    """training_state.pt as tensors and plain data only (torch's `weights_only`): a file that
+    holds any other pickled object is refused, never run, so a run folder from elsewhere cannot
+    execute code here. Any problem exits with a message naming the file."""
+    advice = "move it away, or pass --no-resume to start over"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise SystemExit(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise SystemExit(
+            f"{path}: not a readable training state: damaged, or not written by this script "
+            f"({reason}); {advice}"
+        ) from None
+    missing = {"optimizer", "scheduler", "step"} - set(state if isinstance(state, dict) else ())
+    if missing:
+        raise SystemExit(f"{path}: not a training state (no {', '.join(sorted(missing))})")
+    return state
+
+
 def restore_training_state(resume: Path, optimizer, scheduler) -> int:
     """Optimizer and scheduler state from a checkpoint folder; returns its step."""
-    state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=False)
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    return int(state["step"])
+    path = resume / "training_state.pt"
+    state = read_training_state(path)
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        return int(state["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SystemExit(f"{path}: does not fit this model's optimizer ({exc!r})") from None
 
 
 def training_batches(args: argparse.Namespace, cfg, rank: int, step: int):
