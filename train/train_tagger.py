@@ -27,7 +27,9 @@ import argparse
 import hashlib
 import json
 import math
+import pickle
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -236,12 +238,44 @@ def resume_training(
     last_path = args.out / "last.pt"
     if not (args.resume and last_path.is_file()):
         return 0, -math.inf, []
-    state = torch.load(last_path, map_location=device, weights_only=False)
+    state = read_last(last_path, device)
     if state["tags"] != tags or state["model_name"] != args.model:
         raise ValueError(f"{last_path} was trained with another model or vocabulary")
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{last_path}: does not fit the {args.model} model ({exc!r})") from None
     return state["epoch"], state["best"], state["history"]
+
+
+LAST_KEYS = ("model", "optimizer", "epoch", "best", "history", "tags", "model_name")
+
+
+def read_last(path: Path, device) -> dict:
+    """last.pt as tensors and plain data only (torch's `weights_only`): a file that holds any
+    other pickled object is refused, never run, so a run folder from elsewhere cannot execute
+    code here. Raises ValueError naming the file."""
+    advice = "remove it, or run without --resume to start over"
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise ValueError(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise ValueError(
+            f"{path}: not a readable training checkpoint: damaged, or not written by this "
+            f"script ({reason}); {advice}"
+        ) from None
+    missing = [k for k in LAST_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
+    return state
 
 
 def make_loader(data: CropDataset, args: argparse.Namespace) -> DataLoader:
