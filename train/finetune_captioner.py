@@ -18,8 +18,10 @@ import argparse
 import json
 import math
 import os
+import pickle
 import platform
 import random
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -287,6 +289,33 @@ def make_optimizer(model: Any, args: argparse.Namespace) -> tuple[list, Any, Any
     return trainable, optimizer, scheduler
 
 
+def read_trainer_state(path: Path) -> dict[str, Any]:
+    """trainer_state.pt as tensors and plain data only (torch's `weights_only`; the RNG state is
+    a tensor): a file that holds any other pickled object is refused, never run, so a checkpoint
+    from elsewhere cannot execute code here. Any problem exits with a message naming the file."""
+    advice = "delete it, or use another --checkpoint-dir"
+    try:
+        state = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise SystemExit(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise SystemExit(
+            f"{path}: not a readable trainer state: damaged, or not written by this script "
+            f"({reason}); {advice}"
+        ) from None
+    keys = ("step", "optimizer", "scheduler", "torch_rng")
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise SystemExit(f"{path}: not a trainer state (no {', '.join(missing)})")
+    return state
+
+
 def resume_checkpoint(
     found: Path,
     args: argparse.Namespace,
@@ -300,7 +329,13 @@ def resume_checkpoint(
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    saved = json.loads((found / "run_args.json").read_text(encoding="utf-8"))
+    args_path = found / "run_args.json"
+    try:
+        saved = json.loads(args_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args_path}: unreadable run arguments ({exc})") from None
+    if not isinstance(saved, dict) or "steps" not in saved:
+        raise SystemExit(f"{args_path}: not the run arguments of this script (no steps)")
     diff = {
         k: (saved.get(k), run_args.get(k)) for k in RESUME_KEYS if saved.get(k) != run_args.get(k)
     }
@@ -309,12 +344,20 @@ def resume_checkpoint(
             f"checkpoint {found} was made with other arguments {diff}; "
             "use another --checkpoint-dir or delete it"
         )
-    set_peft_model_state_dict(model, load_file(found / "adapter_model.safetensors"))
-    state = torch.load(found / "trainer_state.pt", weights_only=False)
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["torch_rng"])
-    start = int(state["step"])
+    path = found / "trainer_state.pt"
+    state = read_trainer_state(path)
+    try:
+        set_peft_model_state_dict(model, load_file(found / "adapter_model.safetensors"))
+    except Exception as exc:  # safetensors raises its own error type for a damaged file
+        adapter = found / "adapter_model.safetensors"
+        raise SystemExit(f"{adapter}: unreadable or not this adapter ({exc})") from None
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        start = int(state["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SystemExit(f"{path}: does not fit this adapter's optimizer ({exc!r})") from None
     if start > args.steps:
         raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
     history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
