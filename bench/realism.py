@@ -90,7 +90,7 @@ def _generated(n_per_genre: int, seconds: float, seed: int):
             yield t.audio, {"id": f"{g}-{i}", **t.record}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--catalog", type=Path, help="catalog folder with manifest.jsonl")
     ap.add_argument("--generate", type=int, default=0, help="fresh tracks per genre instead")
@@ -99,56 +99,91 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--taggers", default="fcn,musicnn")
     ap.add_argument("--limit", type=int, default=0, help="use at most N catalog tracks")
     ap.add_argument("--per-track", type=Path, help="write per-track top tags as JSONL here")
-    args = ap.parse_args(argv)
-    weights = SHARED / "models" / "sota-music-tagging"
-    if not weights.is_dir():
-        print(json.dumps({"skipped": f"tagger weights not found at {weights} (../shared absent)"}))
-        return 0
-    from tqdm import tqdm
+    return ap, ap.parse_args(argv)
 
-    from ttmrpp.taggers import TAGGER_SAMPLE_RATE, load_tagger
+
+def tracks(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[list[dict], list]:
+    """Records and 16 kHz waveforms: generated, or the catalog's non-test tracks."""
+    from ttmrpp.taggers import TAGGER_SAMPLE_RATE
 
     records, waves = [], []
-    t0 = time.time()
     if args.generate:
         for wave, rec in _generated(args.generate, args.seconds, args.seed):
             records.append(rec)
             waves.append(wave)
-    else:
-        if args.catalog is None:
-            ap.error("give --catalog DIR or --generate N")
-        from ttmrpp.model.audio import load_audio
+        return records, waves
+    if args.catalog is None:
+        ap.error("give --catalog DIR or --generate N")
+    from ttmrpp.model.audio import load_audio
 
-        manifest = args.catalog / "manifest.jsonl"
-        recs = [
-            json.loads(line) for line in manifest.read_text("utf-8").splitlines() if line.strip()
+    manifest = args.catalog / "manifest.jsonl"
+    recs = [json.loads(line) for line in manifest.read_text("utf-8").splitlines() if line.strip()]
+    recs = [r for r in recs if r["split"] != "test"] or recs
+    if args.limit:
+        recs = recs[: args.limit]
+    for r in recs:
+        records.append(r)
+        waves.append(load_audio(args.catalog / r["audio"], sample_rate=TAGGER_SAMPLE_RATE))
+    return records, waves
+
+
+def score_tagger(tagger, records: list[dict], waves: list) -> tuple[dict, np.ndarray]:
+    """One tagger's AUCs against our labels (all shared tags, and genre + instrument only),
+    and its probabilities per track."""
+    from tqdm import tqdm
+
+    from ttmrpp.taggers import TAGGER_SAMPLE_RATE
+
+    t = time.time()
+    probs = np.stack(
+        [
+            tagger.predict_waveform(w, sample_rate=TAGGER_SAMPLE_RATE)
+            for w in tqdm(waves, desc=tagger.name, unit="track")
         ]
-        recs = [r for r in recs if r["split"] != "test"] or recs
-        if args.limit:
-            recs = recs[: args.limit]
-        for r in recs:
-            records.append(r)
-            waves.append(load_audio(args.catalog / r["audio"], sample_rate=TAGGER_SAMPLE_RATE))
-    gen_s = time.time() - t0
-    result: dict = {"tracks": len(records), "prepare_s": round(gen_s, 1)}
+    )
+    aucs = auc_table(records, probs, tagger.tags)
+    core = [v for k, v in aucs.items() if not TAG_MAP[k].startswith("mood")]
+    scores = {
+        "mean_auc": round(float(np.mean(list(aucs.values()))), 4),
+        "mean_auc_genre_instrument": round(float(np.mean(core)), 4),
+        "auc": {k: round(v, 3) for k, v in sorted(aucs.items(), key=lambda kv: kv[1])},
+        "seconds": round(time.time() - t, 1),
+    }
+    return scores, probs
+
+
+def write_per_track(path: Path, records: list[dict], per_track: dict[str, dict]) -> None:
+    """One JSON line per track: its genres and instruments, and each tagger's top 5."""
+    with open(path, "w") as f:
+        for r in records:
+            f.write(
+                json.dumps(
+                    {
+                        "id": r["id"],
+                        "genre": r["tags"]["genre"],
+                        "instrument": r["tags"]["instrument"],
+                        **per_track[r["id"]],
+                    }
+                )
+                + "\n"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap, args = parse_args(argv)
+    weights = SHARED / "models" / "sota-music-tagging"
+    if not weights.is_dir():
+        print(json.dumps({"skipped": f"tagger weights not found at {weights} (../shared absent)"}))
+        return 0
+    from ttmrpp.taggers import load_tagger
+
+    t0 = time.time()
+    records, waves = tracks(ap, args)
+    result: dict = {"tracks": len(records), "prepare_s": round(time.time() - t0, 1)}
     per_track = {r["id"]: {} for r in records} if args.per_track else None
     for name in args.taggers.split(","):
         tagger = load_tagger(name, dataset="jamendo", weights_dir=weights, download=False)
-        t = time.time()
-        probs = np.stack(
-            [
-                tagger.predict_waveform(w, sample_rate=TAGGER_SAMPLE_RATE)
-                for w in tqdm(waves, desc=name, unit="track")
-            ]
-        )
-        aucs = auc_table(records, probs, tagger.tags)
-        core = [v for k, v in aucs.items() if not TAG_MAP[k].startswith("mood")]
-        result[name] = {
-            "mean_auc": round(float(np.mean(list(aucs.values()))), 4),
-            "mean_auc_genre_instrument": round(float(np.mean(core)), 4),
-            "auc": {k: round(v, 3) for k, v in sorted(aucs.items(), key=lambda kv: kv[1])},
-            "seconds": round(time.time() - t, 1),
-        }
+        result[name], probs = score_tagger(tagger, records, waves)
         if per_track is not None:
             for r, p in zip(records, probs, strict=True):
                 per_track[r["id"]][name] = tagger.top_k(p, 5)
@@ -158,19 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     result["best"] = best
     print(json.dumps(result, indent=1))
     if per_track is not None:
-        with open(args.per_track, "w") as f:
-            for r in records:
-                f.write(
-                    json.dumps(
-                        {
-                            "id": r["id"],
-                            "genre": r["tags"]["genre"],
-                            "instrument": r["tags"]["instrument"],
-                            **per_track[r["id"]],
-                        }
-                    )
-                    + "\n"
-                )
+        write_per_track(args.per_track, records, per_track)
     return 0
 
 

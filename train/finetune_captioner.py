@@ -18,10 +18,13 @@ import argparse
 import json
 import math
 import os
+import pickle
 import platform
 import random
+import re
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -203,22 +206,55 @@ def eval_loss(model: Any, examples: list[dict[str, list[int]]], pad_id: int, bs:
 
 
 # ------------------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Train; returns a summary (also written to OUTPUT_DIR/run_args.json)."""
-    from accelerate import Accelerator
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    from safetensors.torch import load_file
-    from transformers import get_cosine_schedule_with_warmup
+@dataclass
+class Examples:
+    """Encoded training rows and held-out validation rows, with the tokenizer's pad id."""
 
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    train: list[dict[str, list[int]]]
+    valid: list[dict[str, list[int]]]
+    pad_id: int
+
+
+@dataclass
+class Training:
+    """What one optimizer step needs (model and optimizer as prepared by the accelerator)."""
+
+    accelerator: Any
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    trainable: list[torch.nn.Parameter]
+
+
+@dataclass
+class LossTrace:
+    """The first and last step loss of this run, and the last ten."""
+
+    first: float | None = None
+    last: float | None = None
+    recent: list[float] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.first = value if self.first is None else self.first
+        self.last = value
+        self.recent = (self.recent + [value])[-10:]
+
+    @property
+    def mean10(self) -> float | None:
+        return sum(self.recent) / len(self.recent) if self.recent else None
+
+
+def output_dirs(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The adapter folder and the checkpoint folder (default OUTPUT_DIR/checkpoint)."""
     out_dir = Path(args.output_dir)
     ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out_dir / "checkpoint"
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir.parent.mkdir(parents=True, exist_ok=True)
-    started = time.time()
+    return out_dir, ckpt_dir
 
+
+def read_pairs(args: argparse.Namespace) -> tuple[list[CaptionPair], list[CaptionPair]]:
+    """Training and held-out validation pairs (split by key)."""
     pairs = read_caption_pairs(args.data)
     train_pairs, valid_pairs = split_pairs(pairs, args.valid_fraction)
     if args.max_train_rows:
@@ -226,12 +262,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not train_pairs:
         raise SystemExit(f"{args.data}: no training rows left after the validation split")
     print(f"rows: {len(train_pairs)} train, {len(valid_pairs)} held-out validation (by key)")
+    return train_pairs, valid_pairs
 
-    torch.manual_seed(args.seed)
-    base, tok = load_causal_lm(args.model, args.gguf_file)
-    pad_id = tok.pad_token_id
-    train_ex = [encode_pair(tok, p, args.max_length) for p in train_pairs]
-    valid_ex = [encode_pair(tok, p, args.max_length) for p in valid_pairs[: args.eval_rows]]
+
+def lora_model(base: Any, args: argparse.Namespace) -> Any:
+    """The base model wrapped with fresh LoRA adapters on --target-modules."""
+    from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(
         r=args.lora_r,
@@ -240,50 +276,97 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         target_modules=[m.strip() for m in args.target_modules.split(",") if m.strip()],
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(base, config)
+    return get_peft_model(base, config)
+
+
+def make_optimizer(model: Any, args: argparse.Namespace) -> tuple[list, Any, Any]:
+    """The trainable (LoRA) parameters, AdamW over them, and the warm-up + cosine schedule."""
+    from transformers import get_cosine_schedule_with_warmup
+
     trainable = [p for p in model.parameters() if p.requires_grad]
-    n_trainable = sum(p.numel() for p in trainable)
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, args.warmup_steps, args.steps)
+    return trainable, optimizer, scheduler
 
-    run_args = {k: v for k, v in vars(args).items()}
-    history: list[dict[str, int]] = []  # per (re)start: first step and the --steps total
-    start = 0
-    found = find_checkpoint(ckpt_dir)
-    if found is not None:
-        saved = json.loads((found / "run_args.json").read_text(encoding="utf-8"))
-        diff = {
-            k: (saved.get(k), run_args.get(k))
-            for k in RESUME_KEYS
-            if saved.get(k) != run_args.get(k)
-        }
-        if diff:
-            raise SystemExit(
-                f"checkpoint {found} was made with other arguments {diff}; "
-                "use another --checkpoint-dir or delete it"
-            )
+
+def read_trainer_state(path: Path) -> dict[str, Any]:
+    """trainer_state.pt as tensors and plain data only (torch's `weights_only`; the RNG state is
+    a tensor): a file that holds any other pickled object is refused, never run, so a checkpoint
+    from elsewhere cannot execute code here. Any problem exits with a message naming the file."""
+    advice = "delete it, or use another --checkpoint-dir"
+    try:
+        state = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise SystemExit(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise SystemExit(
+            f"{path}: not a readable trainer state: damaged, or not written by this script "
+            f"({reason}); {advice}"
+        ) from None
+    keys = ("step", "optimizer", "scheduler", "torch_rng")
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise SystemExit(f"{path}: not a trainer state (no {', '.join(missing)})")
+    return state
+
+
+def resume_checkpoint(
+    found: Path,
+    args: argparse.Namespace,
+    run_args: dict[str, Any],
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+) -> tuple[int, list[dict[str, int]]]:
+    """Load adapter, optimizer, scheduler and RNG state from a checkpoint made with the same
+    arguments; returns its step and the run's (re)start history so far."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    args_path = found / "run_args.json"
+    try:
+        saved = json.loads(args_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{args_path}: unreadable run arguments ({exc})") from None
+    if not isinstance(saved, dict) or "steps" not in saved:
+        raise SystemExit(f"{args_path}: not the run arguments of this script (no steps)")
+    diff = {
+        k: (saved.get(k), run_args.get(k)) for k in RESUME_KEYS if saved.get(k) != run_args.get(k)
+    }
+    if diff:
+        raise SystemExit(
+            f"checkpoint {found} was made with other arguments {diff}; "
+            "use another --checkpoint-dir or delete it"
+        )
+    path = found / "trainer_state.pt"
+    state = read_trainer_state(path)
+    try:
         set_peft_model_state_dict(model, load_file(found / "adapter_model.safetensors"))
-        state = torch.load(found / "trainer_state.pt", weights_only=False)
+    except Exception as exc:  # safetensors raises its own error type for a damaged file
+        adapter = found / "adapter_model.safetensors"
+        raise SystemExit(f"{adapter}: unreadable or not this adapter ({exc})") from None
+    try:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start = int(state["step"])
-        if start > args.steps:
-            raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
-        history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
-        print(f"resuming from {found} at step {start}/{args.steps}")
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SystemExit(f"{path}: does not fit this adapter's optimizer ({exc!r})") from None
+    if start > args.steps:
+        raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
+    history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
+    print(f"resuming from {found} at step {start}/{args.steps}")
+    return start, history
 
-    initial_valid_loss = None
-    if start == 0 and valid_ex:
-        initial_valid_loss = eval_loss(model, valid_ex, pad_id, args.batch_size)
-        print(f"held-out loss before training: {initial_valid_loss:.4f}")
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    model, optimizer = accelerator.prepare(model, optimizer)
-    model.train()
-
-    history = [*history, {"from_step": start, "steps": args.steps}]
-    run_args["history"] = history
+def open_log(out_dir: Path, start: int):
+    """OUTPUT_DIR/train_log.jsonl for appending, keeping the entries up to the resumed step."""
     log_path = out_dir / "train_log.jsonl"
     if log_path.exists():  # keep the entries up to the resumed step
         kept = [
@@ -292,44 +375,61 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if e.strip() and json.loads(e).get("step", 0) <= start
         ]
         log_path.write_text("".join(e + "\n" for e in kept), encoding="utf-8")
-    log = log_path.open("a", encoding="utf-8")
-    first_loss = last_loss = None
-    recent: list[float] = []
-    bar = tqdm(total=args.steps, initial=start, desc="lora", unit="step")
-    for step in range(start, args.steps):
-        rows = [train_ex[i] for i in batch_indices(step, args.batch_size, len(train_ex), args.seed)]
-        batch = {k: v.to(accelerator.device) for k, v in collate(rows, pad_id).items()}
-        loss = model(**batch).loss
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        value = float(loss.detach())
-        first_loss = value if first_loss is None else first_loss
-        last_loss = value
-        recent = (recent + [value])[-10:]
-        entry: dict[str, Any] = {
-            "step": step + 1,
-            "loss": round(value, 4),
-            "lr": scheduler.get_last_lr()[0],
-            "time": round(time.time(), 1),
-        }
-        if args.eval_every and (step + 1) % args.eval_every == 0 and valid_ex:
-            entry["valid_loss"] = round(eval_loss(model, valid_ex, pad_id, args.batch_size), 4)
-        log.write(json.dumps(entry) + "\n")
-        log.flush()
-        bar.set_postfix(loss=f"{value:.3f}", avg10=f"{sum(recent) / len(recent):.3f}")
-        bar.update(1)
-        if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
-            save_checkpoint(
-                ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, step + 1, run_args
-            )
-    bar.close()
-    log.close()
+    return log_path.open("a", encoding="utf-8")
 
-    model = accelerator.unwrap_model(model)
-    valid_loss = eval_loss(model, valid_ex, pad_id, args.batch_size) if valid_ex else math.nan
+
+def train_step(t: Training, rows: list[dict[str, list[int]]], pad_id: int) -> float:
+    """One optimizer step on a batch of rows; returns its loss."""
+    batch = {k: v.to(t.accelerator.device) for k, v in collate(rows, pad_id).items()}
+    loss = t.model(**batch).loss
+    t.accelerator.backward(loss)
+    t.accelerator.clip_grad_norm_(t.trainable, 1.0)
+    t.optimizer.step()
+    t.scheduler.step()
+    t.optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
+def train_loop(
+    args: argparse.Namespace,
+    t: Training,
+    ex: Examples,
+    start: int,
+    log_dir: Path,
+    ckpt_dir: Path,
+    run_args: dict[str, Any],
+) -> LossTrace:
+    """Steps `start`..--steps: log each, eval every --eval-every, checkpoint every --save-every
+    (not at the end: the adapter is written then)."""
+    trace = LossTrace()
+    bar = tqdm(total=args.steps, initial=start, desc="lora", unit="step")
+    with open_log(log_dir, start) as log:
+        for step in range(start, args.steps):
+            indices = batch_indices(step, args.batch_size, len(ex.train), args.seed)
+            value = train_step(t, [ex.train[i] for i in indices], ex.pad_id)
+            trace.add(value)
+            entry: dict[str, Any] = {
+                "step": step + 1,
+                "loss": round(value, 4),
+                "lr": t.scheduler.get_last_lr()[0],
+                "time": round(time.time(), 1),
+            }
+            if args.eval_every and (step + 1) % args.eval_every == 0 and ex.valid:
+                valid_loss = eval_loss(t.model, ex.valid, ex.pad_id, args.batch_size)
+                entry["valid_loss"] = round(valid_loss, 4)
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{value:.3f}", avg10=f"{trace.mean10:.3f}")
+            bar.update(1)
+            if (step + 1) % args.save_every == 0 and step + 1 < args.steps:
+                model = t.accelerator.unwrap_model(t.model)
+                save_checkpoint(ckpt_dir, model, t.optimizer, t.scheduler, step + 1, run_args)
+        bar.close()
+    return trace
+
+
+def save_adapter(model: Any, out_dir: Path) -> None:
+    """The peft adapter files into OUTPUT_DIR, each swapped in (peft's model card left out)."""
     tmp = out_dir / ".adapter.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -339,14 +439,57 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             continue
         os.replace(f, out_dir / f.name)
     tmp.rmdir()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train; returns a summary (also written to OUTPUT_DIR/run_args.json)."""
+    from accelerate import Accelerator
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out_dir, ckpt_dir = output_dirs(args)
+    started = time.time()
+    train_pairs, valid_pairs = read_pairs(args)
+
+    torch.manual_seed(args.seed)
+    base, tok = load_causal_lm(args.model, args.gguf_file)
+    ex = Examples(
+        train=[encode_pair(tok, p, args.max_length) for p in train_pairs],
+        valid=[encode_pair(tok, p, args.max_length) for p in valid_pairs[: args.eval_rows]],
+        pad_id=tok.pad_token_id,
+    )
+    model = lora_model(base, args)
+    trainable, optimizer, scheduler = make_optimizer(model, args)
+
+    run_args = {k: v for k, v in vars(args).items()}
+    found = find_checkpoint(ckpt_dir)
+    start, history = 0, []  # per (re)start: first step and the --steps total
+    if found is not None:
+        start, history = resume_checkpoint(found, args, run_args, model, optimizer, scheduler)
+    initial_valid_loss = None
+    if start == 0 and ex.valid:
+        initial_valid_loss = eval_loss(model, ex.valid, ex.pad_id, args.batch_size)
+        print(f"held-out loss before training: {initial_valid_loss:.4f}")
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+    run_args["history"] = [*history, {"from_step": start, "steps": args.steps}]
+    t = Training(accelerator, model, optimizer, scheduler, trainable)
+    trace = train_loop(args, t, ex, start, out_dir, ckpt_dir, run_args)
+
+    model = accelerator.unwrap_model(model)
+    valid_loss = eval_loss(model, ex.valid, ex.pad_id, args.batch_size) if ex.valid else math.nan
+    save_adapter(model, out_dir)
     summary = {
         **run_args,
         "train_rows": len(train_pairs),
         "valid_rows": len(valid_pairs),
-        "trainable_params": n_trainable,
-        "first_loss": first_loss,
-        "last_loss": last_loss,
-        "last10_loss": sum(recent) / len(recent) if recent else None,
+        "trainable_params": sum(p.numel() for p in trainable),
+        "first_loss": trace.first,
+        "last_loss": trace.last,
+        "last10_loss": trace.mean10,
         "initial_valid_loss": initial_valid_loss,
         "valid_loss": valid_loss,
         "resumed_from_step": start,
@@ -357,14 +500,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     _atomic_write_json(out_dir / "run_args.json", summary)
     if not args.keep_checkpoint:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    print(
-        json.dumps(
-            {
-                k: summary[k]
-                for k in ("first_loss", "last10_loss", "initial_valid_loss", "valid_loss")
-            }
-        )
-    )
+    keys = ("first_loss", "last10_loss", "initial_valid_loss", "valid_loss")
+    print(json.dumps({k: summary[k] for k in keys}))
     return summary
 
 

@@ -27,10 +27,13 @@ import argparse
 import hashlib
 import json
 import math
+import pickle
 import random
+import re
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -169,13 +172,23 @@ def evaluate(tagger: Tagger, files: list[Path], labels: np.ndarray, chunks: int)
 
 
 # ------------------------------------------------------------------------------------ main
-def train(args: argparse.Namespace) -> dict:
-    """Train, checkpoint, evaluate; returns the metrics written to OUT/metrics.json."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    tracks = read_tagger_tracks(args.manifest)
-    tags = build_vocabulary(tracks, args)
+@dataclass
+class Splits:
+    """The tracks of each split ("train", "valid", "test"), their cached audio and labels."""
+
+    tags: list[str]  # the vocabulary, in output order
+    tracks: dict[str, list[dict]]
+    files: dict[str, list[Path]]
+    labels: dict[str, np.ndarray | None]
+    coverage: float  # share of training tracks with at least one tag of the vocabulary
+
+
+def split_tracks(args: argparse.Namespace, tracks: list[dict]) -> tuple[dict, dict]:
+    """Tracks by split, and the audio cache folder of each split.
+
+    Without a 'valid' split every 10th training track is held out for model selection; with
+    --test-manifest the test split is that manifest's (its audio cached in a folder of its own).
+    """
     cache_dir = args.cache_dir or args.out / "audio-16k"
     by_split: dict[str, list[dict]] = {"train": [], "valid": [], "test": []}
     for tr in tracks:
@@ -195,7 +208,14 @@ def train(args: argparse.Namespace) -> dict:
         # Another catalog may reuse ids: its audio is cached in a folder of its own.
         digest = hashlib.sha1(str(args.test_manifest.resolve()).encode()).hexdigest()[:8]
         split_cache["test"] = cache_dir / f"test-{digest}"
+    return by_split, split_cache
 
+
+def prepare_data(args: argparse.Namespace) -> Splits:
+    """Read the manifest, build the vocabulary, split, decode (cached) and label every track."""
+    tracks = read_tagger_tracks(args.manifest)
+    tags = build_vocabulary(tracks, args)
+    by_split, split_cache = split_tracks(args, tracks)
     files, labels = {}, {}
     for split in ("train", "valid", "test"):
         rows = by_split[split]
@@ -207,27 +227,60 @@ def train(args: argparse.Namespace) -> dict:
     coverage = float((labels["train"].sum(1) > 0).mean())
     if coverage == 0:
         raise ValueError(f"no training track has a tag in the {args.vocab} vocabulary")
+    return Splits(tags, by_split, files, labels, coverage)
 
-    spec = ARCHITECTURES[args.model]
-    device = torch.device(args.device)
-    model = build_model(args.model, n_class=len(tags), dataset=args.vocab).to(device)
-    if args.init_weights:
-        load_state_dict_strict(model, args.init_weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    start_epoch, best, history = 0, -math.inf, []
+
+def resume_training(
+    args: argparse.Namespace, model: nn.Module, optimizer, tags: list[str], device
+) -> tuple[int, float, list[dict]]:
+    """With --resume and OUT/last.pt: load model and optimizer state from it and return its
+    (epoch, best score, history); else a fresh start."""
     last_path = args.out / "last.pt"
-    if args.resume and last_path.is_file():
-        state = torch.load(last_path, map_location=device, weights_only=False)
-        if state["tags"] != tags or state["model_name"] != args.model:
-            raise ValueError(f"{last_path} was trained with another model or vocabulary")
+    if not (args.resume and last_path.is_file()):
+        return 0, -math.inf, []
+    state = read_last(last_path, device)
+    if state["tags"] != tags or state["model_name"] != args.model:
+        raise ValueError(f"{last_path} was trained with another model or vocabulary")
+    try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        start_epoch, best, history = state["epoch"], state["best"], state["history"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{last_path}: does not fit the {args.model} model ({exc!r})") from None
+    return state["epoch"], state["best"], state["history"]
 
-    data = CropDataset(
-        files["train"], labels["train"], spec.input_length, args.seed, args.crops_per_track
-    )
-    loader = DataLoader(
+
+LAST_KEYS = ("model", "optimizer", "epoch", "best", "history", "tags", "model_name")
+
+
+def read_last(path: Path, device) -> dict:
+    """last.pt as tensors and plain data only (torch's `weights_only`): a file that holds any
+    other pickled object is refused, never run, so a run folder from elsewhere cannot execute
+    code here. Raises ValueError naming the file."""
+    advice = "remove it, or run without --resume to start over"
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise ValueError(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise ValueError(
+            f"{path}: not a readable training checkpoint: damaged, or not written by this "
+            f"script ({reason}); {advice}"
+        ) from None
+    missing = [k for k in LAST_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
+    return state
+
+
+def make_loader(data: CropDataset, args: argparse.Namespace) -> DataLoader:
+    """Shuffled batches of random crops (seeded); a set smaller than a batch is one batch."""
+    return DataLoader(
         data,
         batch_size=min(args.batch_size, len(data)),
         shuffle=True,
@@ -235,24 +288,54 @@ def train(args: argparse.Namespace) -> dict:
         num_workers=args.workers,
         generator=torch.Generator().manual_seed(args.seed),
     )
+
+
+def train_epoch(model: nn.Module, loader: DataLoader, optimizer, device, desc: str, quiet: bool):
+    """One pass of BCE steps over the loader; returns the step losses."""
+    model.train()
     loss_fn = nn.BCELoss()
-    tagger = Tagger(name=args.model, dataset=args.vocab, model=model, tags=tags)
-    meta = {"model": args.model, "dataset": args.vocab, "tags": tags,
-            "input_length": spec.input_length, "manifest": str(args.manifest)}  # fmt: skip
+    losses = []
+    for x, y in tqdm(loader, desc=desc, disable=quiet):
+        out = model(x.to(device))
+        loss = loss_fn(out, y.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def save_last(args: argparse.Namespace, model, optimizer, epoch, best, history, tags) -> None:
+    """OUT/last.pt: everything --resume needs to continue after `epoch`."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "epoch": epoch, "best": best, "history": history, "tags": tags,
+             "model_name": args.model, "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+    atomic_write(args.out / "last.pt", lambda p, s=state: torch.save(s, p))
+
+
+def run_epochs(
+    args: argparse.Namespace,
+    data: Splits,
+    tagger: Tagger,
+    optimizer,
+    meta: dict,
+    start: tuple[int, float, list[dict]],
+) -> list[dict]:
+    """Epochs from `start` (epoch, best score, history) to --epochs: train, score the valid
+    split, keep the best weights (and their tagger.json) and the resumable last.pt."""
+    start_epoch, best, history = start
+    model, device = tagger.model, torch.device(args.device)
+    crops = CropDataset(data.files["train"], data.labels["train"],
+                        ARCHITECTURES[args.model].input_length, args.seed, args.crops_per_track)  # fmt: skip
+    loader = make_loader(crops, args)
     args.out.mkdir(parents=True, exist_ok=True)
     for epoch in range(start_epoch, args.epochs):
-        model.train()
-        data.epoch = epoch
-        losses, t0 = [], time.time()
-        for x, y in tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.quiet):
-            out = model(x.to(device))
-            loss = loss_fn(out, y.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+        crops.epoch = epoch
+        t0 = time.time()
+        desc = f"epoch {epoch + 1}/{args.epochs}"
+        losses = train_epoch(model, loader, optimizer, device, desc, args.quiet)
         t1 = time.time()
-        valid = evaluate(tagger, files["valid"], labels["valid"], args.eval_chunks)
+        valid = evaluate(tagger, data.files["valid"], data.labels["valid"], args.eval_chunks)
         score = valid.get("roc_auc")
         score = -float(np.mean(losses)) if score is None else score  # no usable valid split
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "steps": len(loader),
@@ -266,25 +349,29 @@ def train(args: argparse.Namespace) -> dict:
             atomic_write_json(
                 args.out / META_FILE, meta | {"best_epoch": epoch + 1, "valid": valid}
             )
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "epoch": epoch + 1, "best": best, "history": history, "tags": tags,
-                 "model_name": args.model, "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
-        atomic_write(last_path, lambda p, s=state: torch.save(s, p))
+        save_last(args, model, optimizer, epoch + 1, best, history, data.tags)
+    return history
 
-    load_state_dict_strict(model, args.out / WEIGHTS_FILE)
+
+def final_metrics(
+    args: argparse.Namespace, data: Splits, tagger: Tagger, meta: dict, history: list[dict]
+) -> dict:
+    """Score the best weights on the valid and test splits; write metrics.json and the final
+    tagger.json."""
+    load_state_dict_strict(tagger.model, args.out / WEIGHTS_FILE)
     metrics = {
         "model": args.model,
         "vocab": args.vocab,
-        "n_tags": len(tags),
-        "tracks": {k: len(v) for k, v in by_split.items()},
+        "n_tags": len(data.tags),
+        "tracks": {k: len(v) for k, v in data.tracks.items()},
         "test_manifest": str(args.test_manifest or args.manifest),
         "steps": sum(h.get("steps", 0) for h in history),
         "train_seconds": round(sum(h["seconds"] for h in history), 1),  # optimisation only
-        "label_coverage": round(coverage, 4),
+        "label_coverage": round(data.coverage, 4),
         "epochs": args.epochs,
         "best_epoch": json.loads((args.out / META_FILE).read_text())["best_epoch"],
-        "valid": evaluate(tagger, files["valid"], labels["valid"], args.eval_chunks),
-        "test": evaluate(tagger, files["test"], labels["test"], args.eval_chunks),
+        "valid": evaluate(tagger, data.files["valid"], data.labels["valid"], args.eval_chunks),
+        "test": evaluate(tagger, data.files["test"], data.labels["test"], args.eval_chunks),
         "history": history,
     }
     atomic_write_json(args.out / "metrics.json", metrics)
@@ -292,6 +379,26 @@ def train(args: argparse.Namespace) -> dict:
         args.out / META_FILE, meta | {k: metrics[k] for k in ("best_epoch", "valid", "test")}
     )
     return metrics
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train, checkpoint, evaluate; returns the metrics written to OUT/metrics.json."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    data = prepare_data(args)
+    device = torch.device(args.device)
+    model = build_model(args.model, n_class=len(data.tags), dataset=args.vocab).to(device)
+    if args.init_weights:
+        load_state_dict_strict(model, args.init_weights)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    start = resume_training(args, model, optimizer, data.tags, device)
+    tagger = Tagger(name=args.model, dataset=args.vocab, model=model, tags=data.tags)
+    meta = {"model": args.model, "dataset": args.vocab, "tags": data.tags,
+            "input_length": ARCHITECTURES[args.model].input_length,
+            "manifest": str(args.manifest)}  # fmt: skip
+    history = run_epochs(args, data, tagger, optimizer, meta, start)
+    return final_metrics(args, data, tagger, meta, history)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import random
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -170,31 +173,40 @@ def find_checkpoint(out: Path) -> Path | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> dict:
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+@dataclass
+class Training:
+    """What one training step needs: the prepared model (and the unwrapped one), optimizer and
+    scheduler, and the accelerator that runs them."""
 
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    rank, world = accelerator.process_index, accelerator.num_processes
-    torch.manual_seed(args.seed)  # the same initial weights on every process
+    accelerator: Any
+    model: Any  # as prepared by the accelerator (possibly wrapped for several processes)
+    unwrapped: Any
+    optimizer: Any
+    scheduler: Any
 
-    resume = None if args.no_resume else find_checkpoint(args.out)
+
+def initial_model(args: argparse.Namespace, resume: Path | None):
+    """The checkpoint's model when resuming, else --init-from, else a new --config model; in
+    training mode, with the text tower's lower layers frozen if asked."""
     if resume is not None:
-        model = ttmrpp.load_model(resume)
+        try:
+            model = ttmrpp.load_model(resume)
+        except (ValueError, OSError) as exc:  # CheckpointError names the damaged file
+            raise SystemExit(f"cannot resume from {resume}: {exc}") from None
     elif args.init_from:
         model = ttmrpp.load_model(args.init_from)
     else:
         model = ttmrpp.create_model(args.config)
     model.train()
-    cfg = model.config
-    clip_seconds = args.clip_seconds or cfg.clip_seconds
-
     if args.text_trainable_layers is not None:
         freeze_text_layers(model, args.text_trainable_layers)
+    return model
+
+
+def make_optimizer(model, args: argparse.Namespace):
+    """AdamW with the text tower's own learning rate; warm-up then cosine to the floor."""
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
     text_params = [
         p for n, p in model.named_parameters() if n.startswith("text_encoder.") and p.requires_grad
     ]
@@ -206,65 +218,130 @@ def main(argv: list[str] | None = None) -> dict:
     scheduler = get_cosine_with_min_lr_schedule_with_warmup(
         optimizer, args.warmup, args.steps, min_lr_rate=args.min_lr_ratio
     )
-    step = 0
-    if resume is not None:
-        state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=False)
+    return optimizer, scheduler
+
+
+def read_training_state(path: Path) -> dict:
+    """training_state.pt as tensors and plain data only (torch's `weights_only`): a file that
+    holds any other pickled object is refused, never run, so a run folder from elsewhere cannot
+    execute code here. Any problem exits with a message naming the file."""
+    advice = "move it away, or pass --no-resume to start over"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise SystemExit(
+            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
+            f"and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise SystemExit(
+            f"{path}: not a readable training state: damaged, or not written by this script "
+            f"({reason}); {advice}"
+        ) from None
+    missing = {"optimizer", "scheduler", "step"} - set(state if isinstance(state, dict) else ())
+    if missing:
+        raise SystemExit(f"{path}: not a training state (no {', '.join(sorted(missing))})")
+    return state
+
+
+def restore_training_state(resume: Path, optimizer, scheduler) -> int:
+    """Optimizer and scheduler state from a checkpoint folder; returns its step."""
+    path = resume / "training_state.pt"
+    state = read_training_state(path)
+    try:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-    unwrapped = model
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        return int(state["step"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SystemExit(f"{path}: does not fit this model's optimizer ({exc!r})") from None
 
+
+def training_batches(args: argparse.Namespace, cfg, rank: int, step: int):
+    """This process's stream of (audio, texts) batches."""
     # Each process draws its own part of the global batch; resuming continues with fresh data.
     data_seed = args.seed + 7919 * rank + 104729 * step
-    mixture = build_sources(args, cfg.sample_rate, clip_seconds, data_seed)
-    stream = batches(mixture, args.batch_size, args.text_sources, data_seed)
+    mixture = build_sources(args, cfg.sample_rate, args.clip_seconds or cfg.clip_seconds, data_seed)
+    return batches(mixture, args.batch_size, args.text_sources, data_seed)
+
+
+def train_step(t: Training, audio: torch.Tensor, texts: list[str], max_text_tokens):
+    """One optimizer step; returns the loss and the global batch size (all processes)."""
+    tokens = t.unwrapped.tokenize(texts, max_length=max_text_tokens)
+    out = t.model(audio.to(t.accelerator.device), tokens)
+    global_batch = len(gather_features(out["audio_features"].detach()))
+    loss = infonce_loss(**out)
+    t.optimizer.zero_grad(set_to_none=True)
+    t.accelerator.backward(loss)
+    t.accelerator.clip_grad_norm_(t.model.parameters(), 1.0)
+    t.optimizer.step()
+    t.scheduler.step()
+    with torch.no_grad():  # the scale is clamped at 100 in the loss; keep the parameter there too
+        t.unwrapped.logit_scale.clamp_(max=math.log(100.0))
+    return loss, global_batch
+
+
+def train_loop(args: argparse.Namespace, t: Training, stream, step: int) -> tuple[int, list[dict]]:
+    """Steps until --steps, logging to OUT/log.jsonl and checkpointing every --save-every;
+    returns the last step and the logged entries."""
+    from tqdm.auto import tqdm
 
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "log.jsonl"
-    bar = tqdm(
-        total=args.steps, initial=step, desc="train", disable=not accelerator.is_main_process
-    )
+    main_process = t.accelerator.is_main_process
+    bar = tqdm(total=args.steps, initial=step, desc="train", disable=not main_process)
     history = []
     t0 = time.time()
     while step < args.steps:
         audio, texts = next(stream)
-        tokens = unwrapped.tokenize(texts, max_length=args.max_text_tokens)
-        out = model(audio.to(accelerator.device), tokens)
-        global_batch = len(gather_features(out["audio_features"].detach()))
-        loss = infonce_loss(**out)
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        with (
-            torch.no_grad()
-        ):  # the scale is clamped at 100 in the loss; keep the parameter there too
-            unwrapped.logit_scale.clamp_(max=math.log(100.0))
+        loss, global_batch = train_step(t, audio, texts, args.max_text_tokens)
         step += 1
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss is {loss.item()} at step {step}")
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        if accelerator.is_main_process and (step % args.log_every == 0 or step == args.steps):
+        if main_process and (step % args.log_every == 0 or step == args.steps):
             entry = {
                 "step": step,
                 "loss": round(loss.item(), 5),
-                "logit_scale": round(float(unwrapped.logit_scale.detach().exp()), 3),
-                "lr": scheduler.get_last_lr()[0],
+                "logit_scale": round(float(t.unwrapped.logit_scale.detach().exp()), 3),
+                "lr": t.scheduler.get_last_lr()[0],
                 "global_batch": global_batch,
-                "processes": world,
+                "processes": t.accelerator.num_processes,
                 "elapsed_s": round(time.time() - t0, 1),
             }
             history.append(entry)
             with log_path.open("a") as f:
                 f.write(json.dumps(entry) + "\n")
         if step % args.save_every == 0 or step == args.steps:
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                save_checkpoint(args.out, unwrapped, optimizer, scheduler, step, args)
+            t.accelerator.wait_for_everyone()
+            if main_process:
+                save_checkpoint(args.out, t.unwrapped, t.optimizer, t.scheduler, step, args)
     bar.close()
+    return step, history
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from accelerate import Accelerator
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    torch.manual_seed(args.seed)  # the same initial weights on every process
+
+    resume = None if args.no_resume else find_checkpoint(args.out)
+    model = initial_model(args, resume)
+    optimizer, scheduler = make_optimizer(model, args)
+    step = 0 if resume is None else restore_training_state(resume, optimizer, scheduler)
+    unwrapped = model
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    t = Training(accelerator, model, unwrapped, optimizer, scheduler)
+
+    stream = training_batches(args, unwrapped.config, accelerator.process_index, step)
+    step, history = train_loop(args, t, stream, step)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         unwrapped.eval()

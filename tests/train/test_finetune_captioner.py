@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from train import finetune_captioner
@@ -102,6 +103,8 @@ def test_resume_continues_to_the_same_adapter(tiny_llm_dir, tmp_path):
     import shutil
 
     shutil.copytree(tmp_path / "ck1", ck2)
+    state = torch.load(ck2 / "trainer_state.pt", weights_only=True)  # tensors and plain data
+    assert state["step"] == 3 and state["torch_rng"].dtype == torch.uint8
     summary = script.main(_args(data, tiny_llm_dir, resumed, ck2, 6))
     assert summary["resumed_from_step"] == 3
     a = load_file(full / "adapter_model.safetensors")
@@ -136,3 +139,46 @@ def test_resume_with_more_steps_extends_the_run(tiny_llm_dir, tmp_path):
     assert summary["history"] == [{"from_step": 0, "steps": 4}, {"from_step": 3, "steps": 7}]
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == list(range(1, 8))
+
+
+class Payload:
+    """Unpickling this touches `marker`: code from the file would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_resume_refuses_unsafe_damaged_or_foreign_checkpoints(tiny_llm_dir, tmp_path):
+    script = finetune_captioner
+    data = _write_csv(tmp_path / "pairs.csv")
+    ck, out = tmp_path / "ck", tmp_path / "out"
+    script.main(_args(data, tiny_llm_dir, out, ck, 4) + ["--keep-checkpoint"])  # ckpt at 3
+    path = ck / "trainer_state.pt"
+    good = path.read_bytes()
+    marker = tmp_path / "ran"
+    torch.save({**torch.load(path, weights_only=True), "extra": Payload(marker)}, path)
+    torch.load(path, weights_only=False)  # what loading it unsafely would do
+    assert marker.is_file()
+    marker.unlink()
+    with pytest.raises(SystemExit, match="refused: it holds pickled objects") as exc:
+        script.main(_args(data, tiny_llm_dir, out, ck, 6))
+    assert str(path) in str(exc.value) and "--checkpoint-dir" in str(exc.value)
+    assert not marker.exists()
+
+    path.write_bytes(good[:100])
+    with pytest.raises(SystemExit, match="trainer_state.pt: not a readable trainer state"):
+        script.main(_args(data, tiny_llm_dir, out, ck, 6))
+    torch.save({"step": 3}, path)
+    with pytest.raises(SystemExit, match=r"not a trainer state \(no optimizer, scheduler"):
+        script.main(_args(data, tiny_llm_dir, out, ck, 6))
+    path.write_bytes(good)
+    adapter = ck / "adapter_model.safetensors"
+    adapter.write_bytes(adapter.read_bytes()[:50])
+    with pytest.raises(SystemExit, match="adapter_model.safetensors: unreadable"):
+        script.main(_args(data, tiny_llm_dir, out, ck, 6))
+    (ck / "run_args.json").write_text("{not json")
+    with pytest.raises(SystemExit, match="run_args.json: unreadable run arguments"):
+        script.main(_args(data, tiny_llm_dir, out, ck, 6))

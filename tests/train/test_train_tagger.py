@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,6 +79,8 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
     argv = ["--manifest", str(manifest), "--model", "sample", "--out", str(out), "--batch-size",
             "6", "--eval-chunks", "1", "--min-count", "3", "--quiet"]  # fmt: skip
     assert script.main(argv + ["--epochs", "1"]) == 0
+    last = torch.load(out / "last.pt", weights_only=True)  # tensors and plain data only
+    assert set(script.LAST_KEYS) <= set(last) and last["epoch"] == 1
     meta = json.loads((out / "tagger.json").read_text())
     assert meta["tags"] == sorted(meta["tags"]) and "instrument---electric guitar" in meta["tags"]
     assert len(meta["tags"]) == 8  # min-count 3 keeps all eight
@@ -101,6 +104,41 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
         script.main(["--manifest", str(bad), "--model", "fcn", "--out", str(tmp_path / "b")]) == 2
     )
     assert "has no 'audio' path" in capsys.readouterr().err
+
+
+class Payload:
+    """Unpickling this touches `marker`: code from the file would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.slow
+def test_resume_refuses_unsafe_damaged_or_foreign_checkpoints(manifest, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    last = out / "last.pt"
+    argv = ["--manifest", str(manifest), "--model", "fcn", "--out", str(out), "--epochs", "1",
+            "--resume", "--quiet"]  # fmt: skip
+    marker = tmp_path / "ran"
+    torch.save({"epoch": 1, "model": {}, "optimizer": Payload(marker)}, last)
+    torch.load(last, weights_only=False)  # what loading it unsafely would do
+    assert marker.is_file()
+    marker.unlink()
+    assert train_tagger.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {last}: refused: it holds pickled objects" in err and "--resume" in err
+    assert not marker.exists() and not (out / "metrics.json").exists()
+
+    last.write_bytes(b"PK\x03\x04 not a zip archive")
+    assert train_tagger.main(argv) == 2
+    assert f"error: {last}: not a readable training checkpoint" in capsys.readouterr().err
+    torch.save({"epoch": 1, "model": {}}, last)
+    assert train_tagger.main(argv) == 2
+    assert f"{last}: not a training checkpoint (no optimizer, best" in capsys.readouterr().err
 
 
 def test_auc_scores_skip_tags_without_both_classes():

@@ -1,3 +1,4 @@
+import io
 import json
 import os
 import subprocess
@@ -80,9 +81,67 @@ def test_interrupted_run_resumes_to_the_same_step_count(manifest, tmp_path, monk
     monkeypatch.setattr(train_ttmrpp, "infonce_loss", real_loss)
     result = train_ttmrpp.main(common(manifest, tmp_path, 7))
     assert [h["step"] for h in result["history"]] == [4, 5, 6, 7]
-    state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=False)
+    state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=True)
     assert state["step"] == 7 and state["scheduler"]["last_epoch"] == 7
     assert (tmp_path / "model" / "model.safetensors").is_file()
+
+
+class Payload:
+    """Unpickling this touches `marker`: code from the file would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+class Opaque:
+    """A plain class instance: not tensors or plain data either."""
+
+
+def test_resume_refuses_a_training_state_holding_other_objects(manifest, tmp_path):
+    run = tmp_path / "run"
+    train_ttmrpp.main(common(manifest, run, 3))
+    path = run / "checkpoint" / "training_state.pt"
+    state = torch.load(path, weights_only=True)
+    marker = tmp_path / "ran"
+    torch.save({**state, "extra": Payload(marker)}, path)
+    torch.load(path, weights_only=False)  # what loading it unsafely would do
+    assert marker.is_file()
+    marker.unlink()
+    with pytest.raises(SystemExit, match="refused: it holds pickled objects") as exc:
+        train_ttmrpp.main(common(manifest, run, 5))
+    assert str(path) in str(exc.value) and "--no-resume" in str(exc.value)
+    assert not marker.exists()
+    torch.save({**state, "args": Opaque()}, path)
+    with pytest.raises(SystemExit, match=r"refused: it holds pickled objects \(.*Opaque\)"):
+        train_ttmrpp.main(common(manifest, run, 5))
+    result = train_ttmrpp.main(common(manifest, run, 2) + ["--no-resume"])  # a fresh start works
+    assert [h["step"] for h in result["history"]] == [1, 2]
+
+
+def test_resume_names_a_damaged_or_foreign_checkpoint(manifest, tmp_path):
+    run = tmp_path / "run"
+    train_ttmrpp.main(common(manifest, run, 3))
+    path = run / "checkpoint" / "training_state.pt"
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(SystemExit, match="not a readable training state") as exc:
+        train_ttmrpp.main(common(manifest, run, 5))
+    assert str(path) in str(exc.value)
+    torch.save({"step": 3}, path)
+    with pytest.raises(SystemExit, match=r"training_state.pt: not a training state \(no optimizer"):
+        train_ttmrpp.main(common(manifest, run, 5))
+    state = torch.load(io.BytesIO(good), weights_only=True)
+    state["optimizer"]["param_groups"] = state["optimizer"]["param_groups"][:1]
+    torch.save(state, path)
+    with pytest.raises(SystemExit, match="does not fit this model's optimizer"):
+        train_ttmrpp.main(common(manifest, run, 5))
+    weights = run / "checkpoint" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(SystemExit, match="cannot resume from .*model.safetensors: corrupt"):
+        train_ttmrpp.main(common(manifest, run, 5))
 
 
 def test_text_layers_freeze_from_the_bottom():

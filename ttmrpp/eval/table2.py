@@ -165,7 +165,8 @@ def score_embeddings(
     """All Table-2 metrics from unit audio embeddings [len(records), D] and a text encoder.
 
     `triplets` (`make_triplets`) and `merged` (`merge_tags` of the records' tags with MiniLM)
-    may be passed in when the same benchmark is scored many times.
+    may be passed in when the same benchmark is scored many times. A protocol the benchmark
+    lacks the data for is left out of the result.
     """
     known = {r["artist"] for r in records} if known is None else known
     is_known = [r.get("artist") in known for r in records]
@@ -173,85 +174,117 @@ def score_embeddings(
         "tracks": len(records),
         "known_artist_tracks": int(sum(is_known)),
     }
+    triplets = make_triplets(records, n_triplets) if triplets is None else triplets
+    # In this order: a random `encode_text` (see `chance`) draws its queries in sequence.
+    protocols = {
+        "caption": caption_retrieval(records, audio, encode_text),
+        "tag": tag_retrieval(records, audio, encode_text, merged),
+        "metadata": metadata_retrieval(records, audio, encode_text, known),
+        "track_similarity": track_similarity(records, audio, encode_text, triplets, is_known),
+        "artist_similarity": artist_similarity(records, audio, encode_text, known),
+    }
+    results |= {name: scores for name, scores in protocols.items() if scores is not None}
+    results["row"] = table_row(results)
+    return results
 
-    # Caption retrieval.
+
+def caption_retrieval(records: list[dict], audio: np.ndarray, encode_text) -> dict | None:
+    """Each unique reference caption as a query; its targets are the tracks it describes."""
     caption_targets = defaultdict(list)
     for i, r in enumerate(records):
         for c in r.get("captions", []):
             caption_targets[c].append(i)
-    if caption_targets:
-        queries = list(caption_targets)
-        scores = encode_text(queries) @ audio.T
-        results["caption"] = {
-            "queries": len(queries),
-            **ranking_metrics(scores, list(caption_targets.values())),
-        }
+    if not caption_targets:
+        return None
+    queries = list(caption_targets)
+    scores = encode_text(queries) @ audio.T
+    return {"queries": len(queries), **ranking_metrics(scores, list(caption_targets.values()))}
 
-    # Tag retrieval with the paper's tag merging.
+
+def tag_retrieval(
+    records: list[dict], audio: np.ndarray, encode_text, merged: tuple | None
+) -> dict | None:
+    """Each merged tag as a query over the tracks that keep a tag: mean ROC-AUC / PR-AUC."""
     vocab, tags, kept = merged or merge_tags(
         [flat_tags(r.get("tags", {})) for r in records], minilm_embedder()
     )
-    if vocab:
-        labels = np.zeros((len(kept), len(vocab)), dtype=int)
-        col = {t: j for j, t in enumerate(vocab)}
-        for row, track_tags in enumerate(tags):
-            labels[row, [col[t] for t in track_tags]] = 1
-        scores = encode_text(vocab) @ audio[kept].T
-        results["tag"] = {"tags": len(vocab), **tag_auc(scores, labels)}
+    if not vocab:
+        return None
+    labels = np.zeros((len(kept), len(vocab)), dtype=int)
+    col = {t: j for j, t in enumerate(vocab)}
+    for row, track_tags in enumerate(tags):
+        labels[row, [col[t] for t in track_tags]] = 1
+    scores = encode_text(vocab) @ audio[kept].T
+    return {"tags": len(vocab), **tag_auc(scores, labels)}
 
-    # Metadata retrieval: the track from its own title / artist / album text.
+
+def metadata_retrieval(
+    records: list[dict], audio: np.ndarray, encode_text, known: set[str]
+) -> dict | None:
+    """The track from its own title / artist / album text, for all and for known artists."""
     meta_rows = [i for i, r in enumerate(records) if r.get("title") and r.get("artist")]
-    if meta_rows:
-        texts = [
-            meta_text(records[i]["title"], records[i]["artist"], records[i].get("album"))
-            for i in meta_rows
-        ]
-        targets = defaultdict(list)
-        for i, t in zip(meta_rows, texts, strict=True):
-            targets[t].append(i)
-        queries = list(targets)
-        scores = encode_text(queries) @ audio.T
-        owner = [records[targets[q][0]]["artist"] in known for q in queries]
+    if not meta_rows:
+        return None
+    texts = [
+        meta_text(records[i]["title"], records[i]["artist"], records[i].get("album"))
+        for i in meta_rows
+    ]
+    targets = defaultdict(list)
+    for i, t in zip(meta_rows, texts, strict=True):
+        targets[t].append(i)
+    queries = list(targets)
+    scores = encode_text(queries) @ audio.T
+    owner = [records[targets[q][0]]["artist"] in known for q in queries]
 
-        def meta_metrics(rows: list[int]) -> dict:
-            return {
-                "queries": len(rows),
-                **ranking_metrics(scores[rows], [targets[queries[q]] for q in rows]),
-            }
-
-        results["metadata"] = {
-            "all": meta_metrics(list(range(len(queries)))),
-            "known": _subset(meta_metrics, [q for q in range(len(queries)) if owner[q]]),
+    def meta_metrics(rows: list[int]) -> dict:
+        return {
+            "queries": len(rows),
+            **ranking_metrics(scores[rows], [targets[queries[q]] for q in rows]),
         }
 
-    # Track similarity (dim-sim style triplets).
-    triplets = make_triplets(records, n_triplets) if triplets is None else triplets
-    if triplets:
-        anchors = encode_text(
-            [
-                track_query(records[a]["title"], records[a]["artist"], records[a].get("album"))
-                for a, _, _ in triplets
-            ],
+    return {
+        "all": meta_metrics(list(range(len(queries)))),
+        "known": _subset(meta_metrics, [q for q in range(len(queries)) if owner[q]]),
+    }
+
+
+def track_similarity(
+    records: list[dict],
+    audio: np.ndarray,
+    encode_text,
+    triplets: list[tuple[int, int, int]],
+    is_known: list[bool],
+) -> dict | None:
+    """Dim-sim style triplets: does the anchor's text query score the closer track higher?"""
+    if not triplets:
+        return None
+    anchors = encode_text(
+        [
+            track_query(records[a]["title"], records[a]["artist"], records[a].get("album"))
+            for a, _, _ in triplets
+        ],
+    )
+
+    def triplet_metrics(rows: list[int]) -> dict:
+        picked = [triplets[k] for k in rows]
+        acc = triplet_accuracy(
+            anchors[rows],
+            audio[[t[1] for t in picked]],
+            audio[[t[2] for t in picked]],
+            [True] * len(picked),
         )
+        return {"triplets": len(rows), "accuracy": acc}
 
-        def triplet_metrics(rows: list[int]) -> dict:
-            picked = [triplets[k] for k in rows]
-            acc = triplet_accuracy(
-                anchors[rows],
-                audio[[t[1] for t in picked]],
-                audio[[t[2] for t in picked]],
-                [True] * len(picked),
-            )
-            return {"triplets": len(rows), "accuracy": acc}
+    return {
+        "all": triplet_metrics(list(range(len(triplets)))),
+        "known": _subset(triplet_metrics, [k for k, t in enumerate(triplets) if is_known[t[0]]]),
+    }
 
-        results["track_similarity"] = {
-            "all": triplet_metrics(list(range(len(triplets)))),
-            "known": _subset(
-                triplet_metrics, [k for k, t in enumerate(triplets) if is_known[t[0]]]
-            ),
-        }
 
-    # Artist similarity (OLGA style).
+def artist_graph(
+    records: list[dict], audio: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Sorted artist names, their unit audio prototypes and the symmetric similarity graph."""
     artists = sorted({r["artist"] for r in records})
     index = {a: i for i, a in enumerate(artists)}
     protos = np.zeros((len(artists), audio.shape[1]))
@@ -264,29 +297,36 @@ def score_embeddings(
                     index[s], index[r["artist"]]
                 ] = 1
     protos /= np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12
-    if adjacency.any():
-        queries = encode_text([artist_query(a) for a in artists])
-        has = adjacency.sum(1) > 0
+    return artists, protos, adjacency
 
-        def artist_metrics(rows: list[int]) -> dict:
-            rows = [i for i in rows if has[i]]
-            if not rows:
-                return None
-            return {
-                "artists": len(rows),
-                "nDCG@200": artist_ndcg(queries, protos, adjacency, rows=rows),
-                # A reference ceiling for audio-only similarity: each artist's own audio
-                # prototype as the query, as if the text query knew its music exactly.
-                "nDCG@200 own-audio query": artist_ndcg(protos, protos, adjacency, rows=rows),
-            }
 
-        results["artist_similarity"] = {
-            "candidates": len(artists),
-            "all": artist_metrics(list(range(len(artists)))),
-            "known": artist_metrics([i for i, a in enumerate(artists) if a in known]),
+def artist_similarity(
+    records: list[dict], audio: np.ndarray, encode_text, known: set[str]
+) -> dict | None:
+    """OLGA style: `similar with artist X` ranks artist prototypes; nDCG@200 against the graph."""
+    artists, protos, adjacency = artist_graph(records, audio)
+    if not adjacency.any():
+        return None
+    queries = encode_text([artist_query(a) for a in artists])
+    has = adjacency.sum(1) > 0
+
+    def artist_metrics(rows: list[int]) -> dict | None:
+        rows = [i for i in rows if has[i]]
+        if not rows:
+            return None
+        return {
+            "artists": len(rows),
+            "nDCG@200": artist_ndcg(queries, protos, adjacency, rows=rows),
+            # A reference ceiling for audio-only similarity: each artist's own audio
+            # prototype as the query, as if the text query knew its music exactly.
+            "nDCG@200 own-audio query": artist_ndcg(protos, protos, adjacency, rows=rows),
         }
-    results["row"] = table_row(results)
-    return results
+
+    return {
+        "candidates": len(artists),
+        "all": artist_metrics(list(range(len(artists)))),
+        "known": artist_metrics([i for i, a in enumerate(artists) if a in known]),
+    }
 
 
 def _get(d: dict, *keys: str) -> float | None:

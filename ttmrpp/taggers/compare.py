@@ -93,15 +93,27 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 def write_report(runs: list[dict], out: Path, title: str = "Tagger comparison") -> Path:
     """Write a self-contained HTML report (plotly inlined once, no CDN) and return its path."""
-    import plotly.graph_objects as go
-
     if not runs:
         raise ValueError("no tagger results to compare")
     summary = summarize(runs)
     labels = summary["models"]
     agree = np.array([[np.nan if v is None else v for v in row] for row in summary["jaccard"]])
+    figs = [
+        agreement_heatmap(labels, agree),
+        tag_frequency_bars(labels, summary["tag_frequencies"]),
+        top1_boxes(labels, runs),
+    ]
+    plots = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, fig in enumerate(figs)
+    ]
+    return atomic_write_text(out, report_html(title, runs, summary, agree, plots))
 
-    figs = []
+
+def agreement_heatmap(labels: list[str], agree: np.ndarray):
+    """Plotly heat map of the mean top-K Jaccard agreement (blank where runs share no file)."""
+    import plotly.graph_objects as go
+
     heat = go.Figure(
         go.Heatmap(
             z=agree,
@@ -115,19 +127,20 @@ def write_report(runs: list[dict], out: Path, title: str = "Tagger comparison") 
         )
     )
     heat.update_layout(title="Mean top-K Jaccard agreement", height=300 + 40 * len(labels))
-    figs.append(heat)
+    return heat
+
+
+def tag_frequency_bars(labels: list[str], frequencies: dict[str, dict[str, int]]):
+    """Grouped bars: how many files have each of the 30 most frequent tags in their top K."""
+    import plotly.graph_objects as go
 
     all_tags = Counter()
     for lab in labels:
-        all_tags.update(summary["tag_frequencies"][lab])
+        all_tags.update(frequencies[lab])
     top_tags = [t for t, _ in all_tags.most_common(30)]
     freq = go.Figure(
         [
-            go.Bar(
-                name=lab,
-                x=top_tags,
-                y=[summary["tag_frequencies"][lab].get(t, 0) for t in top_tags],
-            )
+            go.Bar(name=lab, x=top_tags, y=[frequencies[lab].get(t, 0) for t in top_tags])
             for lab in labels
         ]
     )
@@ -137,7 +150,12 @@ def write_report(runs: list[dict], out: Path, title: str = "Tagger comparison") 
         xaxis_tickangle=-45,
         height=500,
     )
-    figs.append(freq)
+    return freq
+
+
+def top1_boxes(labels: list[str], runs: list[dict]):
+    """One box per run of its files' top-1 probabilities."""
+    import plotly.graph_objects as go
 
     conf = go.Figure(
         [
@@ -150,12 +168,14 @@ def write_report(runs: list[dict], out: Path, title: str = "Tagger comparison") 
         ]
     )
     conf.update_layout(title="Top-1 probability per file", yaxis_range=[0, 1], height=450)
-    figs.append(conf)
+    return conf
 
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs)
-    ]
+
+def report_html(
+    title: str, runs: list[dict], summary: dict, agree: np.ndarray, plots: list[str]
+) -> str:
+    """The report page: statistics and agreement tables, the three plots, the failed files."""
+    labels = summary["models"]
     stat_keys = ["files", "failures", "top1_mean", "top1_median", "top1_min", "top1_max"]
     stat_keys += ["topk_mean", "topk_std", "distinct_tags"]
     stats_rows = [
@@ -166,7 +186,7 @@ def write_report(runs: list[dict], out: Path, title: str = "Tagger comparison") 
         for i, lab in enumerate(labels)
     ]
     failures = sorted({f["file"] + ": " + f["error"] for r in runs for f in r.get("failures", [])})
-    doc = f"""<!DOCTYPE html>
+    return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px}}
@@ -178,13 +198,12 @@ sigmoid outputs averaged over chunks of each whole track.</p>
 {_table(["model"] + stat_keys, stats_rows)}
 <h2>Top-K agreement (Jaccard)</h2>
 {_table(["model"] + labels, agree_rows)}
-{parts[0]}
+{plots[0]}
 <h2>Tag frequencies</h2>
-{parts[1]}
+{plots[1]}
 <h2>Confidence</h2>
-{parts[2]}
+{plots[2]}
 <h2>Files that could not be tagged</h2>
 <ul>{"".join(f"<li>{html.escape(f)}</li>" for f in failures) or "<li>none</li>"}</ul>
 </body></html>
 """
-    return atomic_write_text(out, doc)
