@@ -94,6 +94,29 @@ def test_allowed_roots_and_shared_uploads_settings(monkeypatch, tmp_path):
     assert services.allowed_roots == () and services.shared_uploads is True
 
 
+def test_app_and_cli_take_roots_and_shared_uploads(tmp_path, monkeypatch):
+    import app as space_app
+    from ttmrpp.cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["app", "--allow-root", "/a", "--allow-root", "/b", "--shared-uploads"]
+    )
+    assert args.allow_root == ["/a", "/b"] and args.shared_uploads
+    plain = build_parser().parse_args(["app"])
+    assert plain.allow_root == [] and not plain.shared_uploads
+    monkeypatch.delenv(demo.ROOTS_ENV, raising=False)
+    for main in (
+        space_app.main,
+        lambda argv: (
+            build_parser()
+            .parse_args(["app", *argv])
+            .func(build_parser().parse_args(["app", *argv]))
+        ),
+    ):
+        with pytest.raises(ValueError, match="missing is not a folder"):
+            main(["--allow-root", str(tmp_path / "missing")])  # refused before serving
+
+
 def test_launch_settings_allow_nothing_and_block_the_cache(tmp_path):
     settings = demo.launch_settings(tmp_path)
     assert settings["allowed_paths"] == []

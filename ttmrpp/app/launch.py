@@ -329,7 +329,12 @@ def serve(
         roots: folders visitors may index, besides `TTMRPP_ALLOWED_ROOTS` (default: none, so
             folder indexing is off).
         shared: uploads join the shared collection (default `TTMRPP_SHARED_UPLOADS`, else no).
+
+    Raises:
+        ValueError: an allowed root that is not an existing folder (before anything starts).
     """
+    root_dirs = allowed_roots(roots)
+    shared = shared_uploads(shared)
     offline_environment(os.environ.get("TTMRPP_MODEL"))
     import torch
 
@@ -347,8 +352,6 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    root_dirs = allowed_roots(roots)  # fails here, before serving, on a root that is missing
-    shared = shared_uploads(shared)
     for root in root_dirs:
         log.info("visitors may index folders inside %s", root)
     log.info("uploads %s", "join the shared collection" if shared else "stay with each visitor")
