@@ -105,14 +105,12 @@ def test_app_and_cli_take_roots_and_shared_uploads(tmp_path, monkeypatch):
     plain = build_parser().parse_args(["app"])
     assert plain.allow_root == [] and not plain.shared_uploads
     monkeypatch.delenv(demo.ROOTS_ENV, raising=False)
-    for main in (
-        space_app.main,
-        lambda argv: (
-            build_parser()
-            .parse_args(["app", *argv])
-            .func(build_parser().parse_args(["app", *argv]))
-        ),
-    ):
+
+    def cli(argv: list[str]) -> int:
+        args = build_parser().parse_args(["app", *argv])
+        return args.func(args)
+
+    for main in (space_app.main, cli):
         with pytest.raises(ValueError, match="missing is not a folder"):
             main(["--allow-root", str(tmp_path / "missing")])  # refused before serving
 
