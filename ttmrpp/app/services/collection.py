@@ -216,7 +216,7 @@ def index_folder(
     """
     from ttmrpp.search.sources import scan_folder
 
-    roots = services.allowed_roots
+    roots = [Path(os.path.realpath(r)) for r in services.allowed_roots]
     if not roots:
         raise QueryError("Indexing folders on the server is turned off here; upload files instead.")
     text = folder if isinstance(folder, str) else str(folder or "")
