@@ -22,33 +22,19 @@ pytest.importorskip(
 )
 
 from tests.conftest import music_like  # noqa: E402
-from tests.helpers.app import make_services  # noqa: E402
-from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, free_port, screenshot  # noqa: E402
+from tests.helpers.app import make_services, served  # noqa: E402
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, screenshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The app over a tiny model and six generated tracks, served on 127.0.0.1."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from ttmrpp.app.blocks import CSS, build_demo
-
+    """The app over a tiny model and six generated tracks, served on 127.0.0.1 as `serve`
+    serves it (nothing in allowed_paths), with `music/` as the one folder visitors may index."""
     root = tmp_path_factory.mktemp("app")
-    services = make_services(root, n=6)
-    demo = build_demo(services)
-    port = free_port()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        allowed_paths=[str(root)],
-        quiet=True,
-        css=CSS,
-        max_file_size="500mb",
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/", services, root
-    finally:
-        demo.close()
+    (root / "music").mkdir()
+    services = make_services(root, n=6, allowed_roots=(root / "music",))
+    with served(services) as url:
+        yield url, services, root
 
 
 # -- gradio_client ------------------------------------------------------------------------
@@ -123,8 +109,10 @@ def test_client_caption_compare_stream_atlas_and_collection(client, app, tmp_pat
         [handle_file(str(new)), handle_file(str(bad))], api_name="/index_files"
     )
     assert "Indexed 1 new file" in report and "bad.wav" in report
-    assert client.predict(api_name="/collection_info")["tracks"] == 7
-    app[1].index.remove_paths([t["path"] for t in app[1].index.tracks if "upload-me" in t["path"]])
+    assert "for you only" in report  # this visitor's, not everyone's
+    assert client.predict(api_name="/collection_info")["tracks"] == 6
+    _, table, player = client.predict(handle_file(str(new)), 1, api_name="/search_audio")
+    assert table["data"][0][2] == "upload-me" and Path(player).read_bytes() == new.read_bytes()
 
 
 def test_concurrent_clients_get_their_own_answers(app):
@@ -163,26 +151,24 @@ def test_concurrent_clients_get_their_own_answers(app):
 
 
 def test_client_index_folder_then_play_from_it(client, app):
-    """A folder indexed after launch (outside the launch's allowed paths) becomes playable."""
-    import tempfile
-
-    from gradio_client import handle_file
-
-    # Gradio always serves from the temp dir and the working dir: use a folder outside both.
-    outside = Path(tempfile.mkdtemp(prefix=".ttmrpp-test-music-", dir=Path.home()))
-    track = outside / "late-addition.wav"
+    """A folder inside the allowed root, indexed after launch, plays; nothing was added to
+    Gradio's allowed paths for it."""
+    url, services, root = app
+    track = root / "music" / "late" / "late-addition.wav"
+    track.parent.mkdir()
     sf.write(str(track), music_like(2.0, 22050, seed=4242), 22050)
-    report, info = client.predict(str(outside), api_name="/index_folder")
+    report, info = client.predict(str(track.parent), api_name="/index_folder")
     assert "Indexed 1 new file" in report and "late-addition.wav" not in info
     try:
+        from gradio_client import handle_file
+
         _, table, player = client.predict(handle_file(str(track)), 1, api_name="/search_audio")
         assert table["data"][0][2] == "late-addition"
         assert Path(player).read_bytes() == track.read_bytes()
-        message, _ = client.predict(str(outside / "nope"), api_name="/index_folder")
-        assert "is not a folder on the server" in message
+        message, _ = client.predict(str(root / "music" / "nope"), api_name="/index_folder")
+        assert "not inside the folders this server allows" in message
     finally:
-        app[1].index.remove_paths([str(track.resolve())])
-        shutil.rmtree(outside, ignore_errors=True)
+        services.index.remove_paths([str(track.resolve())])
 
 
 # -- the browser --------------------------------------------------------------------------

@@ -42,6 +42,86 @@ def test_first_launch_builds_the_cache_and_later_launches_load_it(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("embeddings.npy", b""),
+        ("embeddings.npy", b"\x93NUMPY garbage"),
+        ("index.json", b"{not json"),
+        ("tracks.jsonl", b'{"path": 1}\n[]\n'),
+        ("atlas.npz", b"PK\x03\x04 not a zip"),
+    ],
+)
+def test_a_damaged_cache_is_rebuilt_and_the_note_says_so(tmp_path, damage):
+    kw = dict(cache=tmp_path, model_spec="ttmrpp-tiny", tracks=2, seconds=2.0, tqdm_bars=False)
+    cold = demo.prepare(**kw)
+    assert cold.model_note == ""
+    name, data = damage
+    (cold.index_dir / name).write_bytes(data)
+    steps = []
+    again = demo.prepare(progress=lambda d, t, what: steps.append(what), **kw)
+    assert len(again.index) == 2 and service.search_text(again, "calm piano", k=2).hits
+    if name == "atlas.npz":  # the map is fitted again; the index itself was fine
+        assert not any("rendering" in s for s in steps) and again.model_note == ""
+        assert service.atlas_points(again).coords.shape == (2, 2)
+    else:
+        assert any("embedding" in s for s in steps)
+        assert again.model_note == demo.DAMAGED_NOTE
+    third = demo.prepare(progress=lambda d, t, what: steps.append(what), **kw)
+    assert third.model_note == "" and len(third.index) == 2  # the rebuilt cache loads
+
+
+def test_allowed_roots_and_shared_uploads_settings(monkeypatch, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (tmp_path / "link").symlink_to(a, target_is_directory=True)
+    monkeypatch.delenv(demo.ROOTS_ENV, raising=False)
+    monkeypatch.delenv(demo.SHARED_UPLOADS_ENV, raising=False)
+    assert demo.allowed_roots() == ()  # nothing named: folder indexing is off
+    monkeypatch.setenv(demo.ROOTS_ENV, os.pathsep.join([str(tmp_path / "link"), ""]))
+    assert demo.allowed_roots([str(b), str(a)]) == (a.resolve(), b.resolve())
+    monkeypatch.setenv(demo.ROOTS_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="is not a folder"):
+        demo.allowed_roots()
+    assert demo.shared_uploads() is False
+    monkeypatch.setenv(demo.SHARED_UPLOADS_ENV, "1")
+    assert demo.shared_uploads() is True and demo.shared_uploads(False) is False
+    monkeypatch.delenv(demo.ROOTS_ENV)
+    services = demo.prepare(
+        cache=tmp_path / "c", model_spec="ttmrpp-tiny", tracks=1, seconds=2.0, tqdm_bars=False
+    )
+    assert services.allowed_roots == () and services.shared_uploads is True
+
+
+def test_app_and_cli_take_roots_and_shared_uploads(tmp_path, monkeypatch):
+    import app as space_app
+    from ttmrpp.cli.main import build_parser
+
+    args = build_parser().parse_args(
+        ["app", "--allow-root", "/a", "--allow-root", "/b", "--shared-uploads"]
+    )
+    assert args.allow_root == ["/a", "/b"] and args.shared_uploads
+    plain = build_parser().parse_args(["app"])
+    assert plain.allow_root == [] and not plain.shared_uploads
+    monkeypatch.delenv(demo.ROOTS_ENV, raising=False)
+
+    def cli(argv: list[str]) -> int:
+        args = build_parser().parse_args(["app", *argv])
+        return args.func(args)
+
+    for main in (space_app.main, cli):
+        with pytest.raises(ValueError, match="missing is not a folder"):
+            main(["--allow-root", str(tmp_path / "missing")])  # refused before serving
+
+
+def test_launch_settings_allow_nothing_and_block_the_cache(tmp_path):
+    settings = demo.launch_settings(tmp_path)
+    assert settings["allowed_paths"] == []
+    assert settings["blocked_paths"] == [str(tmp_path.resolve())]
+    assert settings["max_file_size"] == service.Limits().file_bytes
+
+
 def test_default_model_spec(monkeypatch, tmp_path):
     monkeypatch.delenv("TTMRPP_MODEL", raising=False)
     monkeypatch.setenv("TTMRPP_ASSETS", str(tmp_path / "absent"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from hashlib import sha256
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,6 +201,7 @@ def test_collection_info_counts(services):
 
 
 def test_index_uploaded_files_adds_good_files_and_reports_failures(fresh_services, tmp_path):
+    fresh_services.shared_uploads = True  # the operator shares uploads: they join the index
     up = tmp_path / "incoming"
     up.mkdir()
     good = [up / "new-a.wav", up / "new-b.flac"]
@@ -217,11 +221,12 @@ def test_index_uploaded_files_adds_good_files_and_reports_failures(fresh_service
     assert set(failed) == {"readme.txt", "zero.ogg"}
     assert "not an audio file" in failed["readme.txt"] and "empty" in failed["zero.ogg"]
     assert report.tracks == before + 2 == len(fresh_services.index)
-    assert calls[-1] == (4, 4)
+    assert calls[-1] == (2, 2)
     assert "Failed files" in report.summary() and "readme.txt" in report.summary()
-    # searchable, and the copies live in the upload folder
+    # searchable, and the copies live in the upload folder, one folder per content hash
     hit = service.search_audio(fresh_services, str(good[1]), k=1).hits[0]
     assert hit["title"] == "new-b" and hit["path"].startswith(str(fresh_services.upload_dir))
+    assert Path(hit["path"]).parent.name == sha256(good[1].read_bytes()).hexdigest()
     # saved: a reload sees the new tracks; uploading again adds nothing
     from ttmrpp.search.index import MusicIndex
 
@@ -232,17 +237,169 @@ def test_index_uploaded_files_adds_good_files_and_reports_failures(fresh_service
         service.index_uploaded_files(fresh_services, [])
 
 
-def test_index_folder(fresh_services, tmp_path):
-    folder = tmp_path / "music" / "sub"
+def stored_files(services) -> list[Path]:
+    return sorted(p for p in Path(services.upload_dir).rglob("*") if p.is_file())
+
+
+def test_uploads_stay_with_their_visitor_and_one_name_can_hold_two_songs(fresh_services, tmp_path):
+    s = fresh_services
+    shared_before = len(s.index)
+    first, second, copy = tmp_path / "a" / "song.wav", tmp_path / "b" / "song.wav", tmp_path / "c"
+    for folder in (first.parent, second.parent, copy):
+        folder.mkdir()
+    sf.write(str(first), music_like(2.0, 22050, seed=801), 22050)
+    sf.write(str(second), music_like(2.0, 22050, seed=802), 22050)
+    assert first.stat().st_size == second.stat().st_size  # same name, same size, other music
+    shutil.copyfile(first, copy / "renamed.wav")  # the same bytes under another name
+
+    alice, bob = service.VisitorUploads(s), service.VisitorUploads(s)
+    report = service.index_uploaded_files(s, [first, second], session=alice)
+    assert report.added == ["song.wav", "song.wav"] and report.yours == 2
+    assert "for you only" in report.summary()
+    assert len(s.index) == shared_before  # nothing joined the shared collection
+    assert len(stored_files(s)) == 2
+    again = service.index_uploaded_files(s, [copy / "renamed.wav"], session=alice)
+    assert again.added == [] and again.skipped == 1 and len(stored_files(s)) == 2
+
+    def top(session, clip):
+        return service.search_audio(s, str(clip), k=1, session=session).hits[0]
+
+    for clip in (first, second):
+        hit = top(alice, clip)
+        assert hit["yours"] and hit["score"] == pytest.approx(1.0, abs=1e-4)
+        assert service.playable(s, hit["path"], alice)
+        assert not service.playable(s, hit["path"], bob) and not service.playable(s, hit["path"])
+        assert not top(bob, clip)["yours"] and not top(None, clip)["yours"]
+    assert top(alice, first)["path"] != top(alice, second)["path"]
+    info = service.collection_info(s, alice)
+    assert info["your_uploads"] == 2 and info["uploads"] == "private"
+
+    # Bob uploads the same bytes: stored once, held by both; Alice leaving keeps it for Bob
+    service.index_uploaded_files(s, [copy / "renamed.wav"], session=bob)
+    assert len(stored_files(s)) == 2
+    alice.close()
+    assert [p.parent.name for p in stored_files(s)] == [sha256(first.read_bytes()).hexdigest()]
+    assert top(bob, first)["yours"]
+    bob.close()
+    assert stored_files(s) == []
+    with pytest.raises(ValueError, match="session"):
+        service.index_uploaded_files(s, [first])  # private uploads need the visitor's session
+
+
+def test_upload_limits_are_checked_before_decoding(fresh_services, tmp_path):
+    s = fresh_services
+    s.limits = service.Limits(
+        upload_files=3, file_bytes=400_000, upload_seconds=5.0, session_files=2
+    )
+    sr = 22050
+    clips = []
+    for i in range(4):
+        clips.append(tmp_path / f"c{i}.wav")
+        sf.write(str(clips[i]), music_like(2.0, sr, seed=900 + i), sr)
+    big = tmp_path / "big.wav"  # 500 kB of silence: refused by size
+    sf.write(str(big), np.zeros(250_000, dtype=np.int16), sr, subtype="PCM_16")
+    long_clip = tmp_path / "long.ogg"  # 12 s: refused by its header's duration
+    sf.write(str(long_clip), music_like(12.0, 8000, seed=3), 8000)
+    assert long_clip.stat().st_size < 400_000
+    fake = tmp_path / "fake.mp3"  # no duration in any header: refused, never decoded
+    fake.write_bytes(os.urandom(2000))
+    visitor = service.VisitorUploads(s)
+    with pytest.raises(QueryError, match="4 files in one upload; at most 3"):
+        service.index_uploaded_files(s, clips, session=visitor)
+    report = service.index_uploaded_files(s, [big, long_clip, fake], session=visitor)
+    failed = dict(report.failed)
+    assert "MB" in failed["big.wav"] and "at most 5 seconds" not in failed["big.wav"]
+    assert "minutes" in failed["long.ogg"] and "not an audio file" in failed["fake.mp3"]
+    assert report.added == [] and stored_files(s) == []  # refused files are never stored
+    report = service.index_uploaded_files(s, clips[:3], session=visitor)
+    assert report.added == ["c0.wav", "c1.wav"]
+    assert "limit of 2 files" in dict(report.failed)["c2.wav"]
+    assert visitor.files == 2 and len(visitor) == 2
+
+
+def test_index_folder_only_inside_the_allowed_roots(fresh_services, tmp_path):
+    s = fresh_services
+    root = tmp_path / "music"
+    folder = root / "sub"
     folder.mkdir(parents=True)
     sf.write(str(folder / "x.wav"), music_like(1.5, 22050, seed=9), 22050)
     (folder / "cover.jpg").write_bytes(b"\xff\xd8")
-    report = service.index_folder(fresh_services, str(tmp_path / "music"))
-    assert report.added == ["x.wav"] and report.ignored == 1 and not report.failed
-    with pytest.raises(QueryError, match="not a folder"):
-        service.index_folder(fresh_services, str(tmp_path / "nope"))
-    with pytest.raises(QueryError, match="No folder"):
-        service.index_folder(fresh_services, " ")
-    fresh_services.folder_indexing = False  # e.g. on a public Space
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    sf.write(str(outside / "private.wav"), music_like(1.5, 22050, seed=10), 22050)
+    (folder / "leak.wav").symlink_to(outside / "private.wav")  # a file link out of the root
+    (root / "way-out").symlink_to(outside, target_is_directory=True)
+
     with pytest.raises(QueryError, match="turned off"):
-        service.index_folder(fresh_services, str(tmp_path / "music"))
+        service.index_folder(s, str(root))  # no roots: off
+    s.allowed_roots = (root.resolve(),)
+    report = service.index_folder(s, str(root))
+    assert report.added == ["x.wav"] and not report.failed
+    assert report.ignored == 2  # cover.jpg, and the link that resolves outside the root
+    assert not any("private" in t["path"] for t in s.index.tracks)
+    refused = [
+        "/etc",
+        "/etc/passwd",
+        str(tmp_path / "nope"),
+        str(outside),
+        str(root / "way-out"),
+        str(root / ".." / "elsewhere"),
+        str(folder / "x.wav"),
+        str(root / "missing"),
+        "relative/path",
+        "/" + "x" * 5000,
+    ]
+    for path in refused:
+        with pytest.raises(QueryError) as info:
+            service.index_folder(s, path)
+        assert str(info.value) == service.NOT_ALLOWED, path
+    with pytest.raises(QueryError, match="No folder"):
+        service.index_folder(s, " ")
+
+
+@pytest.mark.parametrize("k", [float("nan"), float("inf"), "abc", "5", 2.5, -1, 0, True, [3]])
+def test_bad_k_is_a_query_error_with_a_short_message(services, k):
+    with pytest.raises(QueryError, match="whole number between 1 and 100") as info:
+        service.search_text(services, "rock", k=k)
+    assert len(str(info.value)) < 120
+
+
+def test_k_as_a_whole_float_is_accepted(services):
+    assert len(service.search_text(services, "rock", k=3.0).hits) == 3
+    assert len(service.search_text(services, "rock", k=np.int64(2)).hits) == 2
+
+
+def test_long_or_odd_text_is_refused_with_a_short_message(services):
+    for call in (
+        lambda: service.search_text(services, "rock " * 200_000),
+        lambda: service.search_hybrid(services, "x" * 501, None),
+        lambda: service.caption_compare(services, "jazz, " * 1000),
+        lambda: service.caption_compare(services, "jazz", "a" * 5000),
+    ):
+        with pytest.raises(QueryError, match="characters long; at most") as info:
+            call()
+        assert len(str(info.value)) < 100
+    with pytest.raises(QueryError, match="must be text"):
+        service.search_text(services, {"not": "text"})
+    with pytest.raises(QueryError, match="between 0 and 1"):
+        service.search_hybrid(services, "rock", None, weight=float("nan"))
+    with pytest.raises(QueryError, match="No generator") as info:
+        list(service.caption_stream(services, "rock", "g" * 10_000))
+    assert len(str(info.value)) < 120
+    echoed = "!" * 400
+    with pytest.raises(QueryError, match="no words") as info:
+        service.search_text(services, echoed)
+    assert echoed not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_query_clip_larger_than_the_limit_is_refused_before_decoding(services, tmp_path):
+    clip = tmp_path / "huge.wav"
+    sf.write(str(clip), music_like(3.0, 22050), 22050)
+    services_small = service.Services(
+        model=services.model,
+        index=services.index,
+        model_spec="ttmrpp-tiny",
+        limits=service.Limits(file_bytes=10_000),
+    )
+    with pytest.raises(QueryError, match=r"huge.wav is 0.1 MB; files can be at most 0.0095 MB\."):
+        service.search_audio(services_small, str(clip))

@@ -20,6 +20,7 @@ from ttmrpp.app.tabs.collection import build_collection_tab, info_markdown
 from ttmrpp.app.tabs.context import (
     DEFAULT_CATEGORIES,
     AppContext,
+    guarded,
     progress_callback,
     provider,
 )
@@ -44,8 +45,11 @@ def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
     """
     get, current = provider(services)
     zoo = taggers if taggers is not None else TaggerZoo.from_env()
-    with gr.Blocks(title=TITLE) as demo:
-        ctx = AppContext(get, current, zoo, demo)
+    # Gradio's cache (visitors' uploads, the player's copies) is swept hourly of files older
+    # than a day: a long-lived public server must not fill its disk.
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
+        uploads = gr.State(None, delete_callback=service.close_uploads)
+        ctx = AppContext(get, current, zoo, demo, uploads)
         gr.Markdown(
             f"# {TITLE}\nDescribe music in words (tags, a sentence, a track or an artist) or "
             "play a clip; results come from the loaded collection."
@@ -82,12 +86,13 @@ def _startup(ctx: AppContext):
     """The page-load handler: build or load the services, then fill the collection's
     example queries, categories and summary."""
 
+    def failed(message: str) -> tuple:
+        text = f"❌ Preparing the collection failed: {message}"
+        return gr.Markdown(text), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+
+    @guarded(failed, "preparing the collection")  # logged; the next page load tries again
     def startup(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio idiom)
-        try:
-            s = ctx.get(progress_callback(progress))
-        except Exception as exc:  # shown on the page; the next page load tries again
-            failed = f"❌ Preparing the collection failed: {type(exc).__name__}: {exc}"
-            return gr.Markdown(failed), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        s = ctx.get(progress_callback(progress))
         note = f"⚠️ {s.model_note}" if s.model_note else ""
         cats = service.tag_categories(s) or DEFAULT_CATEGORIES
         color = "genre" if "genre" in cats else cats[0]

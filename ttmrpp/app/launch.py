@@ -10,15 +10,17 @@ of it from the cache folder (`TTMRPP_CACHE`, default `~/.cache/ttmrpp`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ttmrpp.app.services.common import Progress, Services
+from ttmrpp.app.services.common import Limits, Progress, Services
 from ttmrpp.assets import cache_dir, has_shipped_model
 from ttmrpp.model.factory import DEFAULT
 
@@ -57,13 +59,43 @@ def demo_tracks() -> int:
     return n
 
 
-def folder_indexing_allowed() -> bool:
-    """Server folders may be indexed, except on a Hugging Face Space (`SPACE_ID` is set) unless
-    `TTMRPP_FOLDER_INDEXING=1` says so."""
-    flag = os.environ.get("TTMRPP_FOLDER_INDEXING")
+ROOTS_ENV = "TTMRPP_ALLOWED_ROOTS"  # server folders visitors may index (os.pathsep-separated)
+SHARED_UPLOADS_ENV = "TTMRPP_SHARED_UPLOADS"  # 1: uploads join everyone's collection
+QUEUE_SIZE = 64  # requests waiting beyond this are turned away ("queue full")
+CONCURRENCY = 4  # events run at once by default (clip decoding and indexing run fewer)
+DAMAGED_NOTE = "The cached index was damaged, so it was rebuilt."
+
+
+def allowed_roots(extra: Sequence[str | os.PathLike] = ()) -> tuple[Path, ...]:
+    """The folders visitors may index: `TTMRPP_ALLOWED_ROOTS` (os.pathsep-separated) and
+    `extra` (`--allow-root`), resolved. None: folder indexing is off.
+
+    Raises:
+        ValueError: a root that is not an existing folder.
+    """
+    named = [r for r in os.environ.get(ROOTS_ENV, "").split(os.pathsep) if r.strip()]
+    return resolve_roots([*named, *extra])
+
+
+def resolve_roots(roots: Sequence[str | os.PathLike]) -> tuple[Path, ...]:
+    """Folders resolved (symbolic links, `..`, `~`), without repeats; ValueError for one
+    that is not an existing folder."""
+    resolved: list[Path] = []
+    for root in roots:
+        path = Path(os.path.realpath(Path(str(root).strip()).expanduser()))
+        if not path.is_dir():
+            raise ValueError(f"allowed root {root} is not a folder")
+        if path not in resolved:
+            resolved.append(path)
+    return tuple(resolved)
+
+
+def shared_uploads(flag: bool | None = None) -> bool:
+    """Whether visitors' uploads join the shared collection: `flag` (`--shared-uploads`),
+    else `TTMRPP_SHARED_UPLOADS` (1/true/yes), else no (each visitor keeps their own)."""
     if flag is not None:
-        return flag.strip().lower() in ("1", "true", "yes")
-    return not os.environ.get("SPACE_ID")
+        return flag
+    return os.environ.get(SHARED_UPLOADS_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def load_retrieval_model(spec: str):
@@ -111,8 +143,12 @@ def prepare(
     seconds: float = DEFAULT_SECONDS,
     progress: Progress | None = None,
     tqdm_bars: bool = True,
+    roots: Sequence[str | os.PathLike] | None = None,
+    shared: bool | None = None,
 ) -> Services:
-    """Load the demo services from the cache, building what is missing.
+    """Load the demo services from the cache, building what is missing; a damaged cached
+    index (an empty or corrupt file, a broken manifest, ...) is rebuilt and the model note
+    says so.
 
     Args:
         cache: cache folder (default `cache_dir()`).
@@ -121,6 +157,8 @@ def prepare(
         seconds: music per demo track.
         progress: called with (step, steps, what) between stages.
         tqdm_bars: show tqdm bars for the long stages (rendering, embedding, atlas).
+        roots: folders visitors may index (default `allowed_roots()`: the environment).
+        shared: uploads join the shared collection (default `shared_uploads()`).
     """
     from ttmrpp.model.factory import is_architecture, spec_for_index
     from ttmrpp.search.index import ModelMismatchError, MusicIndex
@@ -135,6 +173,7 @@ def prepare(
     index_dir = cached_index_dir(cache, model_spec, tracks, seconds)
     t0 = time.perf_counter()
 
+    roots = allowed_roots() if roots is None else resolve_roots(roots)
     index = model = None
     if (index_dir / "index.json").is_file():
         report(0, 4, "loading the index from the cache")
@@ -143,9 +182,19 @@ def prepare(
             saved_model = index_dir / "model"
             model = load_retrieval_model(str(saved_model) if saved_model.is_dir() else model_spec)
             index.check_model(model)
-        except (ModelMismatchError, ValueError, OSError) as exc:
-            log.warning("cached index %s is unusable (%s); rebuilding it", index_dir, exc)
+        except ModelMismatchError as exc:
+            log.warning("cached index %s is for another model (%s); rebuilding it", index_dir, exc)
             index = model = None
+        except Exception:  # broad on purpose: any damage to our own cache means rebuild
+            log.warning("cached index %s is damaged; rebuilding it", index_dir, exc_info=True)
+            note = f"{note} {DAMAGED_NOTE}".strip()
+            index = model = None
+        if index is None:
+            shutil.rmtree(index_dir, ignore_errors=True)  # no stale file outlives the rebuild
+    elif index_dir.exists():
+        log.warning("cached index %s has no index.json; rebuilding it", index_dir)
+        note = f"{note} {DAMAGED_NOTE}".strip()
+        shutil.rmtree(index_dir, ignore_errors=True)
     if index is None:
         report(0, 4, f"rendering the demo catalog ({tracks} tracks)")
         manifest = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
@@ -166,15 +215,23 @@ def prepare(
         collection_name=f"demo catalog ({tracks} generated tracks)",
         index_dir=index_dir,
         upload_dir=cache / "uploads",
-        folder_indexing=folder_indexing_allowed(),
+        allowed_roots=roots,
+        shared_uploads=shared_uploads(shared),
     )
     report(3, 4, "computing the atlas")
     try:
         from ttmrpp.app.services.atlas import atlas_points
-
-        atlas_points(services, progress=tqdm_bars)
     except ImportError as exc:  # the atlas module is optional for search
         log.warning("atlas unavailable: %s", exc)
+    else:
+        try:
+            atlas_points(services, progress=tqdm_bars)
+        except Exception:  # a damaged cached map: fitted again
+            log.warning("cached atlas of %s is damaged; fitting it again", index_dir, exc_info=True)
+            from ttmrpp.search.atlas import ATLAS_NAME
+
+            (index_dir / ATLAS_NAME).unlink(missing_ok=True)
+            atlas_points(services, progress=tqdm_bars)
     report(4, 4, f"ready in {time.perf_counter() - t0:.0f} s")
     return services
 
@@ -234,11 +291,50 @@ def offline_environment(model_spec: str | None = None) -> None:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def launch_settings(cache: Path, limits: Limits | None = None) -> dict:
+    """`Blocks.launch` arguments that keep the server's files to itself.
+
+    Nothing is in `allowed_paths`: the player is handed copies in Gradio's own cache, made
+    only for indexed tracks (`ttmrpp.app.tabs.context.player_file` says why). The cache
+    folder (index, embeddings, catalog, visitors' uploads) is in `blocked_paths` as well, so
+    no later setting can expose it, unless Gradio's temp folder lies inside it. Uploads larger
+    than the per-file limit are refused by Gradio before they reach the app.
+    """
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    limits = limits or Limits()
+    blocked = []
+    if not is_in_or_equal(get_upload_folder(), cache):
+        blocked.append(str(Path(os.path.realpath(cache))))
+    else:
+        log.warning("GRADIO_TEMP_DIR lies inside the cache %s: the cache is not blocked", cache)
+    return {
+        "allowed_paths": [],
+        "blocked_paths": blocked,
+        "max_file_size": limits.file_bytes,
+    }
+
+
 def serve(
-    prepare_only: bool = False, server_name: str | None = None, server_port: int | None = None
+    prepare_only: bool = False,
+    server_name: str | None = None,
+    server_port: int | None = None,
+    roots: Sequence[str | os.PathLike] = (),
+    shared: bool | None = None,
 ) -> None:
     """Launch the app on the demo set-up (host and port default to `GRADIO_SERVER_NAME` /
-    `GRADIO_SERVER_PORT`, else 127.0.0.1:7860), or with `prepare_only` just fill the cache."""
+    `GRADIO_SERVER_PORT`, else 127.0.0.1:7860), or with `prepare_only` just fill the cache.
+
+    Args:
+        roots: folders visitors may index, besides `TTMRPP_ALLOWED_ROOTS` (default: none, so
+            folder indexing is off).
+        shared: uploads join the shared collection (default `TTMRPP_SHARED_UPLOADS`, else no).
+
+    Raises:
+        ValueError: an allowed root that is not an existing folder (before anything starts).
+    """
+    root_dirs = allowed_roots(roots)
+    shared = shared_uploads(shared)
     offline_environment(os.environ.get("TTMRPP_MODEL"))
     import torch
 
@@ -253,17 +349,22 @@ def serve(
         return
     from ttmrpp.app.blocks import CSS, build_demo
 
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for root in root_dirs:
+        log.info("visitors may index folders inside %s", root)
+    log.info("uploads %s", "join the shared collection" if shared else "stay with each visitor")
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    loader = DemoLoader()
+    loader = DemoLoader(functools.partial(prepare, roots=root_dirs, shared=shared))
     if is_cached():
         loader.start()  # warm: load while the server starts; cold: build on the first page load
     demo = build_demo(loader)
-    demo.queue(default_concurrency_limit=4).launch(
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE).launch(
         server_name=server_name,
         server_port=server_port,
-        allowed_paths=[str(cache)],  # the demo catalog's audio and uploads play from here
-        max_file_size="500mb",
         footer_links=["api"],
         css=CSS,
+        **launch_settings(cache),
     )

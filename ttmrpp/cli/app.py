@@ -8,8 +8,32 @@ import argparse
 def run(args: argparse.Namespace) -> int:
     from ttmrpp.app.launch import serve
 
-    serve(prepare_only=args.prepare_only, server_name=args.host, server_port=args.port)
+    serve(
+        prepare_only=args.prepare_only,
+        server_name=args.host,
+        server_port=args.port,
+        roots=args.allow_root,
+        shared=True if args.shared_uploads else None,
+    )
     return 0
+
+
+def add_safety_options(p: argparse.ArgumentParser) -> None:
+    """`--allow-root DIR` (repeatable) and `--shared-uploads`, shared with `python app.py`."""
+    p.add_argument(
+        "--allow-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a server folder visitors may index (repeatable; also TTMRPP_ALLOWED_ROOTS, "
+        "os.pathsep-separated). Without one, indexing server folders is off.",
+    )
+    p.add_argument(
+        "--shared-uploads",
+        action="store_true",
+        help="uploads join the collection everyone searches (also TTMRPP_SHARED_UPLOADS=1); "
+        "by default each visitor's uploads are searched for that visitor only",
+    )
 
 
 def register(subparsers) -> None:
@@ -26,4 +50,5 @@ def register(subparsers) -> None:
     p.add_argument(
         "--prepare-only", action="store_true", help="build the demo cache (tqdm progress) and exit"
     )
+    add_safety_options(p)
     p.set_defaults(func=run)

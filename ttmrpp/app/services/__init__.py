@@ -13,16 +13,19 @@ from ttmrpp.app.services.captions import (
     parse_tag_text,
 )
 from ttmrpp.app.services.collection import (
+    NOT_ALLOWED,
     IndexReport,
     collection_info,
     index_folder,
     index_uploaded_files,
+    inside_roots,
 )
 from ttmrpp.app.services.common import (
     DEFAULT_K,
     MAX_K,
     MAX_QUERY_SECONDS,
     MIN_QUERY_SECONDS,
+    Limits,
     Progress,
     QueryError,
     Services,
@@ -36,18 +39,22 @@ from ttmrpp.app.services.search import (
     SearchResult,
     example_queries,
     hit_row,
+    playable,
     result_table,
     search,
     search_audio,
     search_hybrid,
     search_text,
 )
+from ttmrpp.app.services.uploads import UploadStore, VisitorUploads, close_uploads
 
 __all__ = [
-    "DEFAULT_K", "MAX_K", "MAX_QUERY_SECONDS", "MIN_QUERY_SECONDS", "RESULT_COLUMNS",
-    "IndexReport", "Progress", "QueryError", "SearchResult", "Services", "atlas_figure",
-    "atlas_points", "audio_duration", "caption_compare", "caption_compare_stream",
-    "caption_stream", "check_count", "check_text", "collection_info", "example_queries",
-    "hit_row", "index_folder", "index_uploaded_files", "load_query_audio", "parse_tag_text",
-    "result_table", "search", "search_audio", "search_hybrid", "search_text", "tag_categories",
+    "DEFAULT_K", "MAX_K", "MAX_QUERY_SECONDS", "MIN_QUERY_SECONDS", "NOT_ALLOWED",
+    "RESULT_COLUMNS", "IndexReport", "Limits", "Progress", "QueryError", "SearchResult",
+    "Services", "UploadStore", "VisitorUploads", "atlas_figure", "atlas_points",
+    "audio_duration", "caption_compare", "caption_compare_stream", "caption_stream",
+    "check_count", "check_text", "close_uploads", "collection_info", "example_queries",
+    "hit_row", "index_folder", "index_uploaded_files", "inside_roots", "load_query_audio",
+    "parse_tag_text", "playable", "result_table", "search", "search_audio", "search_hybrid",
+    "search_text", "tag_categories",
 ]  # fmt: skip

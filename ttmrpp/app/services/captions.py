@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ttmrpp.app.services.common import QueryError, Services
+from ttmrpp.app.services.common import (
+    Limits,
+    QueryError,
+    Services,
+    check_length,
+    public_reason,
+    shorten,
+)
+
+log = logging.getLogger(__name__)
+MAX_TAGS = 50
 
 
-def parse_tag_text(tags: str | Sequence[str] | None) -> list[str]:
-    """Tags from a comma-separated string (or a list); raises `QueryError` when there are none."""
+def parse_tag_text(
+    tags: str | Sequence[str] | None, max_chars: int = Limits.tag_chars
+) -> list[str]:
+    """Tags from a comma-separated string (or a list); raises `QueryError` when there are none,
+    when the text is longer than `max_chars`, or when there are more than `MAX_TAGS`."""
     from ttmrpp.text.captioning.generators import parse_tags
 
-    items = parse_tags(tags or "") if isinstance(tags, str) or tags is None else list(tags)
+    if tags is None or isinstance(tags, str):
+        items = parse_tags(check_length(tags, max_chars, "tag list"))
+    elif isinstance(tags, list | tuple) and all(isinstance(t, str) for t in tags):
+        check_length(", ".join(tags), max_chars, "tag list")
+        items = list(tags)
+    else:
+        raise QueryError("Tags must be text: a few comma-separated tags.")
     items = [t for t in items if re.search(r"\w", t)]
     if not items:
         raise QueryError("No tags: type a few comma-separated tags, e.g. 'jazz, piano, calm'.")
+    if len(items) > MAX_TAGS:
+        raise QueryError(f"{len(items)} tags; at most {MAX_TAGS} at a time.")
     return items
+
+
+def check_reference(services: Services, reference: Any) -> str | None:
+    """The reference caption stripped (None when empty), within the length limit."""
+    text = check_length(reference, services.limits.reference_chars, "reference caption")
+    return " ".join(text.split()) or None
 
 
 def caption_compare_stream(
@@ -30,8 +58,8 @@ def caption_compare_stream(
     """
     from ttmrpp.text.captioning.generators import clean_caption
 
-    items = parse_tag_text(tags)
-    reference = (reference or "").strip() or None
+    items = parse_tag_text(tags, services.limits.tag_chars)
+    reference = check_reference(services, reference)
     gens = services.captioners()
     rows = [
         {"name": n, "caption": "", "error": None, "latency_s": None, "bertscore_f1": None}
@@ -47,7 +75,8 @@ def caption_compare_stream(
                 row["caption"] = text
                 yield rows
         except Exception as exc:  # one broken generator should not hide the others
-            row["error"] = f"{type(exc).__name__}: {exc}"
+            log.exception("caption generator %s failed", row["name"])
+            row["error"] = public_reason(exc)
         row["latency_s"] = round(time.perf_counter() - t0, 3)
         if row["error"] is None:
             row["caption"] = clean_caption(text) if row["name"] != "template" else text
@@ -78,10 +107,12 @@ def caption_stream(services: Services, tags: str | Sequence[str], generator: str
     """The caption of one generator as it grows, token by token (each item is the text so far)."""
     from ttmrpp.text.captioning.generators import clean_caption
 
-    items = parse_tag_text(tags)
+    items = parse_tag_text(tags, services.limits.tag_chars)
     gens = services.captioners()
-    if generator not in gens:
-        raise QueryError(f"No generator {generator!r}; available: {', '.join(gens)}.")
+    if not isinstance(generator, str) or generator not in gens:
+        raise QueryError(
+            f"No generator {shorten(repr(generator), 30)}; available: {', '.join(gens)}."
+        )
     text = ""
     for piece in gens[generator].stream(items):
         text += piece

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,14 +18,23 @@ from ttmrpp.app.services.common import (
     Progress,
     QueryError,
     Services,
+    audio_duration,
+    file_size,
+    megabytes,
+    scrub_paths,
     short_reason,
+    shorten,
 )
+from ttmrpp.app.services.uploads import VisitorUploads
 from ttmrpp.model.audio import AUDIO_EXTENSIONS
 from ttmrpp.search.sources import as_list
 
+log = logging.getLogger(__name__)
 
-def collection_info(services: Services) -> dict[str, Any]:
-    """What is loaded: model, collection, counts of tracks, artists, albums and tags."""
+
+def collection_info(services: Services, session: VisitorUploads | None = None) -> dict[str, Any]:
+    """What is loaded: model, collection, counts of tracks, artists, albums and tags, and how
+    uploads and folders are handled here (no server paths: this is shown to visitors)."""
     tracks = services.index.tracks
     cfg = services.model.config
     tag_counts = {
@@ -34,7 +43,7 @@ def collection_info(services: Services) -> dict[str, Any]:
     }
     return {
         "model": cfg.name,
-        "model_spec": services.model_spec,
+        "model_spec": scrub_paths(services.model_spec),
         "model_note": services.model_note,
         "embed_dim": cfg.embed_dim,
         "collection": services.collection_name,
@@ -47,7 +56,10 @@ def collection_info(services: Services) -> dict[str, Any]:
         "search": {"hnsw": "HNSW", "scan": "compressed scan"}.get(
             services.index.search_method, "exact"
         ),
-        "index_dir": str(services.index_dir) if services.index_dir else None,
+        "saved": services.index_dir is not None,
+        "uploads": "shared" if services.shared_uploads else "private",
+        "your_uploads": len(session) if session is not None else 0,
+        "folder_indexing": bool(services.allowed_roots),
     }
 
 
@@ -59,15 +71,22 @@ class IndexReport:
     failed: list[tuple[str, str]]  # (file name, reason)
     skipped: int  # files already in the index, unchanged
     ignored: int  # not audio by extension
-    tracks: int  # tracks in the index afterwards
+    tracks: int  # tracks in the shared index afterwards
     seconds: float
+    yours: int | None = None  # the visitor's own uploaded tracks, when uploads are private
 
     def summary(self) -> str:
+        where = (
+            "The collection now has"
+            if self.yours is None
+            else f"Your uploads ({self.yours} tracks) are searched for you only, alongside"
+        )
         text = (
             f"Indexed {len(self.added)} new file(s) in {self.seconds:.1f} s; "
             f"{len(self.failed)} failed, {self.skipped} already indexed"
             + (f", {self.ignored} not audio (ignored)" if self.ignored else "")
-            + f". The collection now has {self.tracks} tracks."
+            + f". {where} {self.tracks} tracks"
+            + (" shared by everyone." if self.yours is not None else ".")
         )
         if self.failed:
             text += "\nFailed files:\n" + "\n".join(f"- {n}: {r}" for n, r in self.failed)
@@ -75,100 +94,224 @@ class IndexReport:
 
 
 def index_uploaded_files(
-    services: Services, paths: Sequence[str | os.PathLike] | None, progress: Progress | None = None
+    services: Services,
+    paths: Sequence[str | os.PathLike] | None,
+    progress: Progress | None = None,
+    session: VisitorUploads | None = None,
 ) -> IndexReport:
-    """Copy uploaded files into the upload folder and add them to the index.
+    """Store uploaded files by content and index them: into the visitor's own collection
+    (`session`), or into the shared one when `services.shared_uploads`.
 
-    Every file is tried; the ones that cannot be decoded are listed in the report.
+    Limits (`services.limits`) are checked before anything is decoded: files per request
+    (the whole request is refused), then size, header duration and the visitor's totals per
+    file (that file is listed as failed). Every file is tried; the ones that cannot be decoded
+    are listed in the report.
+
+    Raises:
+        QueryError: no files, or too many in one request.
+        ValueError: uploads are private but no `session` was given.
     """
-    paths = [Path(p) for p in (paths or [])]
-    if not paths:
-        raise QueryError("No files: choose one or more audio files to upload.")
-    dest = services.upload_dir
-    if dest is None:
-        import tempfile
+    from ttmrpp.app.services.uploads import sha256_file, upload_store
 
-        dest = services.upload_dir = Path(tempfile.mkdtemp(prefix="ttmrpp-uploads-"))
-    dest.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for p in paths:
-        if not p.is_file():
+    limits = services.limits
+    if session is None and not services.shared_uploads:
+        raise ValueError("uploads are private to a session here: pass the visitor's session")
+    files = [Path(str(p)) for p in (paths or []) if p]
+    if not files:
+        raise QueryError("No files: choose one or more audio files to upload.")
+    if len(files) > limits.upload_files:
+        raise QueryError(
+            f"{len(files)} files in one upload; at most {limits.upload_files} at a time."
+        )
+    store = upload_store(services)
+    t0 = time.perf_counter()
+    failed: list[tuple[str, str]] = []
+    accepted: list[tuple[str, str, float, int, bool]] = []  # (name, stored, seconds, bytes, new)
+    skipped = 0
+    target = services.index if services.shared_uploads else session.index
+    known = {t["path"] for t in target.tracks}
+    used = (session.files, session.seconds, session.bytes) if session else (0, 0.0, 0)
+    files_used, seconds_used, bytes_used = used
+    for p in files:
+        name = shorten(p.name, 80)
+        try:
+            size = file_size(p, limits.file_bytes)
+            if p.suffix.lower() not in AUDIO_EXTENSIONS:
+                raise QueryError(f"not an audio file ({p.suffix.lower() or 'no extension'})")
+            seconds = audio_duration(p)
+            if seconds is None:
+                raise QueryError("not an audio file we can read")
+            if seconds > limits.upload_seconds:
+                raise QueryError(
+                    f"{seconds / 60:.1f} minutes long; uploads can be at most "
+                    f"{limits.upload_seconds / 60:.0f} minutes"
+                )
+            if files_used + 1 > limits.session_files:
+                raise QueryError(f"over this visit's limit of {limits.session_files} files")
+            if seconds_used + seconds > limits.session_seconds:
+                raise QueryError(
+                    f"over this visit's limit of {limits.session_seconds / 60:.0f} minutes"
+                )
+            if bytes_used + size > limits.session_bytes:
+                raise QueryError(f"over this visit's limit of {megabytes(limits.session_bytes)}")
+            stored, new = store.put(p, p.name, sha256_file(p), hold=session is not None)
+        except QueryError as exc:
+            failed.append((name, _reason(exc, name)))
             continue
-        target = dest / p.name
-        if target.exists() and target.stat().st_size != p.stat().st_size:
-            target = dest / f"{p.stem}-{int(time.time() * 1000) % 10**8}{p.suffix}"
-        if not target.exists():
-            shutil.copyfile(p, target)
-        kept.append(target)
-    return _index_paths(services, kept, progress, ignored=0)
+        if session is not None:
+            session.hold(stored)
+        if stored in known or stored in (s for _, s, *_ in accepted):
+            skipped += 1
+            continue
+        files_used, seconds_used, bytes_used = (
+            files_used + 1,
+            seconds_used + seconds,
+            bytes_used + size,
+        )
+        accepted.append((p.name, stored, seconds, size, new))
+    items = [(name, stored, {"duration": round(sec, 3)}) for name, stored, sec, _, _ in accepted]
+    added, fails, records, vectors = _embed(services, items, progress)
+    failed += fails
+    ok = {r["path"] for r in records}
+    for _, stored, seconds, size, new in accepted:
+        if stored in ok:
+            if session is not None:
+                session.count(seconds, size)
+        elif session is not None:
+            session.drop(stored)
+        elif new:
+            store.forget(stored)
+    if records:
+        if services.shared_uploads:
+            with services._update_lock:
+                services.index.add_embeddings(records, np.stack(vectors))
+                if services.index_dir is not None:
+                    services.index.save(services.index_dir)
+        else:
+            session.index.add_embeddings(records, np.stack(vectors))
+    if progress:
+        progress(len(items), len(items), "done")
+    yours = None if services.shared_uploads else len(session)
+    seconds = time.perf_counter() - t0
+    return IndexReport(added, failed, skipped, 0, len(services.index), seconds, yours)
+
+
+def _reason(exc: QueryError, name: str) -> str:
+    """A per-file refusal without the file's name repeated (the report names the file)."""
+    text = str(exc)
+    for prefix in (f"The audio file {name} is ", f"The file {name} is "):
+        if text.startswith(prefix):
+            return text[len(prefix) :].rstrip(".")
+    return text
 
 
 def index_folder(
     services: Services, folder: str | os.PathLike | None, progress: Progress | None = None
 ) -> IndexReport:
-    """Add the audio files under a server-side folder (recursively) to the index."""
+    """Add the audio files under a server folder (recursively) to the shared index.
+
+    Only folders inside `services.allowed_roots` may be indexed (none: folder indexing is
+    off). The path is resolved first (symbolic links, `..`); a path outside the roots, a
+    missing one and a file all get the same message, so replies do not tell what exists.
+    """
     from ttmrpp.search.sources import scan_folder
 
-    if not services.folder_indexing:
-        raise QueryError(
-            "Indexing folders on the server is turned off here (a public Space); "
-            "upload files instead."
-        )
-    if not folder or not str(folder).strip():
+    roots = [Path(os.path.realpath(r)) for r in services.allowed_roots]
+    if not roots:
+        raise QueryError("Indexing folders on the server is turned off here; upload files instead.")
+    text = folder if isinstance(folder, str) else str(folder or "")
+    text = text.strip()
+    if not text:
         raise QueryError("No folder: type the path of a folder on the server.")
-    root = Path(str(folder).strip()).expanduser()
-    if not root.is_dir():
-        raise QueryError(f"{root} is not a folder on the server.")
-    records, ignored = scan_folder(root)
-    return _index_paths(services, [Path(r["path"]) for r in records], progress, ignored)
+    root = inside_roots(text, roots)
+    if root is None or not root.is_dir():
+        raise QueryError(NOT_ALLOWED)
+    try:
+        records, ignored = scan_folder(root)
+    except OSError as exc:
+        log.warning("scanning %s failed: %s", root, exc)
+        raise QueryError(NOT_ALLOWED) from None
+    # A link inside a root may point out of it: only files that resolve inside are indexed.
+    paths = [q for q in (inside_roots(r["path"], roots) for r in records) if q is not None]
+    ignored += len(records) - len(paths)
+    return _index_paths(services, paths, progress, ignored)
+
+
+NOT_ALLOWED = "That path is not inside the folders this server allows (or is not a folder)."
+MAX_PATH_CHARS = 4096
+
+
+def inside_roots(path: str | os.PathLike, roots: Sequence[Path]) -> Path | None:
+    """`path` resolved (symbolic links, `..`, `~`) when it lies inside one of `roots`
+    (resolved folders), else None."""
+    text = str(path)
+    if len(text) > MAX_PATH_CHARS or "\x00" in text:
+        return None
+    try:
+        resolved = Path(os.path.realpath(Path(text).expanduser()))
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return resolved if any(resolved.is_relative_to(r) for r in roots) else None
 
 
 def _index_paths(
     services: Services, paths: list[Path], progress: Progress | None, ignored: int
 ) -> IndexReport:
-    from ttmrpp.model.embed import embed_audio_files
-    from ttmrpp.search.sources import enrich, file_state
+    from ttmrpp.search.sources import file_state
 
     t0 = time.perf_counter()
     index = services.index
     known = {t["path"]: (t.get("size"), t.get("mtime")) for t in index.tracks}
     todo, skipped = [], 0
     for p in paths:
-        path = str(p.resolve())
+        path = str(p)
         state = file_state(path)
         if state is not None and known.get(path) == state:
             skipped += 1
         else:
-            todo.append((path, state))
-    not_audio = [(p, s) for p, s in todo if Path(p).suffix.lower() not in AUDIO_EXTENSIONS]
-    added: list[str] = []
-    failed: list[tuple[str, str]] = []
-    records, vectors = [], []
-    total = len(todo)
+            todo.append((Path(path).name, path, {}))
     with services._update_lock:
-        for start in range(0, total, INDEX_BATCH_FILES):
-            group = todo[start : start + INDEX_BATCH_FILES]
-            if progress:
-                progress(start, total, Path(group[0][0]).name)
-            vecs, fails = embed_audio_files(services.model, [p for p, _ in group], progress=False)
-            reasons = dict(fails)
-            it = iter(vecs)
-            for path, state in group:
-                name = Path(path).name
-                if path in reasons:
-                    why = short_reason(reasons[path], path)
-                    if (path, state) in not_audio:
-                        why = f"not an audio file ({why})"
-                    failed.append((name, why))
-                    continue
-                rec = {"id": name, "path": path, "size": state[0], "mtime": state[1]}
-                records.append(enrich(rec))
-                vectors.append(next(it).numpy())
-                added.append(name)
+        added, failed, records, vectors = _embed(services, todo, progress)
         if progress:
-            progress(total, total, "saving")
+            progress(len(todo), len(todo), "saving")
         if records:
             index.add_embeddings(records, np.stack(vectors))
             if services.index_dir is not None:
                 index.save(services.index_dir)
     return IndexReport(added, failed, skipped, ignored, len(index), time.perf_counter() - t0)
+
+
+def _embed(
+    services: Services, items: list[tuple[str, str, dict[str, Any]]], progress: Progress | None
+) -> tuple[list[str], list[tuple[str, str]], list[dict[str, Any]], list[np.ndarray]]:
+    """Embed files given as (name shown, path, extra record fields), a few at a time.
+
+    Returns (names added, (name, reason) failed, records, vectors)."""
+    from ttmrpp.model.embed import embed_audio_files
+    from ttmrpp.search.sources import enrich, file_state
+
+    added: list[str] = []
+    failed: list[tuple[str, str]] = []
+    records, vectors = [], []
+    total = len(items)
+    for start in range(0, total, INDEX_BATCH_FILES):
+        group = items[start : start + INDEX_BATCH_FILES]
+        if progress:
+            progress(start, total, shorten(group[0][0], 60))
+        vecs, fails = embed_audio_files(services.model, [p for _, p, _ in group], progress=False)
+        reasons = dict(fails)
+        it = iter(vecs)
+        for name, path, extra in group:
+            shown = shorten(name, 80)
+            if path in reasons:
+                why = short_reason(reasons[path], path)
+                if Path(path).suffix.lower() not in AUDIO_EXTENSIONS:
+                    why = f"not an audio file ({why})"
+                failed.append((shown, why))
+                continue
+            state = file_state(path) or (None, None)
+            rec = {"id": name, "path": path, "size": state[0], "mtime": state[1], **extra}
+            records.append(enrich(rec))
+            vectors.append(next(it).numpy())
+            added.append(shown)
+    return added, failed, records, vectors

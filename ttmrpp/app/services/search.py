@@ -17,8 +17,11 @@ from ttmrpp.app.services.common import (
     Services,
     check_k,
     check_text,
+    check_weight,
     load_query_audio,
+    shorten,
 )
+from ttmrpp.app.services.uploads import VisitorUploads
 
 
 @dataclass
@@ -43,49 +46,68 @@ def search(
     audio: str | os.PathLike | None = None,
     weight: float = 0.5,
     k: int = DEFAULT_K,
+    session: VisitorUploads | None = None,
 ) -> SearchResult:
-    """Search by text, by an audio clip, or both (`weight` is the audio's share, 0..1)."""
+    """Search by text, by an audio clip, or both (`weight` is the audio's share, 0..1).
+
+    With a visitor's `session`, their own uploads are searched too (for them only); hits
+    from both collections are merged by score."""
     from ttmrpp.search.index import EmptyQueryError
 
     t0 = time.perf_counter()
-    text = check_text(text)
+    text = check_text(text, services.limits.query_chars)
     k = check_k(k)
-    if not 0.0 <= float(weight) <= 1.0:
-        raise QueryError(f"The audio weight must be between 0 and 1, not {weight}.")
+    weight = check_weight(weight)
+    if audio is not None and not isinstance(audio, str | os.PathLike):
+        raise QueryError("The audio clip must be an uploaded file.")
     if not text and not audio:
         raise QueryError(
             "Nothing to search for: type a query (tags, a sentence, an artist) "
             "or give an audio clip."
         )
-    wav = load_query_audio(audio, services.model.config.sample_rate) if audio else None
+    sr = services.model.config.sample_rate
+    wav = load_query_audio(audio, sr, services.limits.file_bytes) if audio else None
     try:
-        q = services.index.query_vector(services.model, text or None, wav, float(weight))
+        q = services.index.query_vector(services.model, text or None, wav, weight)
     except EmptyQueryError as exc:
         raise QueryError(str(exc)) from None
-    hits = [hit_row(h.to_dict()) for h in services.index.search_vector(q, k)]
-    parts = [f"“{text}”"] if text else []
+    found = [(h.score, h.to_dict()) for h in services.index.search_vector(q, k)]
+    if session is not None and len(session):
+        found += [
+            (h.score, {**h.to_dict(), "yours": True}) for h in session.index.search_vector(q, k)
+        ]
+        found.sort(key=lambda pair: -pair[0])
+    hits = [hit_row({**hit, "rank": i}) for i, (_, hit) in enumerate(found[:k], start=1)]
+    parts = [f"“{shorten(text, 80)}”"] if text else []
     if audio:
-        parts.append(f"the clip {Path(audio).name}")
+        parts.append(f"the clip {shorten(Path(audio).name, 60)}")
     label = " + ".join(parts)
     if text and audio:
-        label += f" (audio weight {float(weight):.2f})"
+        label += f" (audio weight {weight:.2f})"
     return SearchResult(hits, q, label, time.perf_counter() - t0)
 
 
-def search_text(services: Services, query: str, k: int = DEFAULT_K) -> SearchResult:
+def search_text(
+    services: Services, query: str, k: int = DEFAULT_K, session: VisitorUploads | None = None
+) -> SearchResult:
     """Text-to-music search: tags, a caption sentence, "music track X by Y", an artist."""
-    if not check_text(query):
+    if not check_text(query, services.limits.query_chars):
         raise QueryError(
             "The query is empty: type tags, a sentence, or “music track TITLE by ARTIST”."
         )
-    return search(services, text=query, k=k)
+    return search(services, text=query, k=k, session=session)
 
 
-def search_audio(services: Services, audio: str | os.PathLike | None, k: int = DEFAULT_K):
+def search_audio(
+    services: Services,
+    audio: str | os.PathLike | None,
+    k: int = DEFAULT_K,
+    session: VisitorUploads | None = None,
+) -> SearchResult:
     """Music-to-music search ("more like this") from an uploaded or recorded clip."""
     if not audio:
         raise QueryError("No audio clip: upload a file or record one first.")
-    return search(services, audio=audio, k=k)
+    return search(services, audio=audio, k=k, session=session)
 
 
 def search_hybrid(
@@ -94,9 +116,20 @@ def search_hybrid(
     audio: str | os.PathLike | None,
     weight: float = 0.5,
     k: int = DEFAULT_K,
+    session: VisitorUploads | None = None,
 ) -> SearchResult:
     """Text and audio together: `(1 - weight) * text + weight * audio` in the joint space."""
-    return search(services, text=query, audio=audio, weight=weight, k=k)
+    return search(services, text=query, audio=audio, weight=weight, k=k, session=session)
+
+
+def playable(services: Services, path: str, session: VisitorUploads | None = None) -> bool:
+    """Whether `path` is a track this visitor may play: in the shared collection or among
+    their own uploads (the player never serves anything else)."""
+    from ttmrpp.app.services.uploads import indexed
+
+    if not isinstance(path, str) or not path:
+        return False
+    return indexed(services.index, path) or (session is not None and indexed(session.index, path))
 
 
 def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +147,7 @@ def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
         "tags": ", ".join(dict.fromkeys(str(t) for t in flat)),
         "path": hit["path"],
         "id": hit.get("id", ""),
+        "yours": bool(hit.get("yours")),
     }
 
 

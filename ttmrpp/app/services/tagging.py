@@ -10,6 +10,7 @@ upstream's `models/`: `<dataset>/<model>/best_model.pth`; a folder written by
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,7 +19,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ttmrpp.app.services.common import Progress, QueryError, check_count, load_query_audio
+from ttmrpp.app.services.common import (
+    Progress,
+    QueryError,
+    check_count,
+    load_query_audio,
+    public_reason,
+    shorten,
+)
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_ENV = "TTMRPP_TAGGER_WEIGHTS"  # folder of tagger weights the app offers
 DEFAULT_TOP_K = 5
@@ -117,9 +127,12 @@ class TaggerZoo:
         """The loaded `Tagger` for a choice key (strict loading; raises TaggerWeightsError)."""
         from ttmrpp.taggers import load_tagger
 
-        choice = self.by_key().get(key)
+        choice = self.by_key().get(key) if isinstance(key, str) else None
         if choice is None:
-            raise QueryError(f"No tagger {key!r}; available: {', '.join(self.by_key()) or 'none'}.")
+            raise QueryError(
+                f"No tagger {shorten(repr(key), 40)}; available: "
+                f"{', '.join(self.by_key()) or 'none'}."
+            )
         with self._lock:
             if key not in self._loaded:
                 kwargs = {"dataset": choice.dataset} if not choice.trained else {}
@@ -169,15 +182,19 @@ def tag_clip(
 
     if not zoo.choices:
         raise QueryError(zoo.missing_message())
+    if isinstance(keys, str) or not all(isinstance(key, str) for key in keys or []):
+        raise QueryError("Pick tagger models from the list.")
     keys = list(dict.fromkeys(keys or []))
     if not keys:
         raise QueryError("Pick at least one tagger model.")
     unknown = [key for key in keys if key not in zoo.by_key()]
     if unknown:
-        raise QueryError(f"Unknown tagger(s) {', '.join(unknown)}; reload the page.")
+        raise QueryError(f"Unknown tagger(s) {shorten(', '.join(unknown), 60)}; reload the page.")
     k = _check_top_k(k)
     if not audio:
         raise QueryError("Upload or record a clip first.")
+    if not isinstance(audio, str | os.PathLike):
+        raise QueryError("The clip must be an uploaded file.")
     report = progress or (lambda done, total, what: None)
     report(0, len(keys) + 1, "decoding the clip")
     wave = load_query_audio(audio, TAGGER_SAMPLE_RATE)
@@ -191,7 +208,8 @@ def tag_clip(
             tags = tagger.top_k(tagger.predict_waveform(wave), k)
             error = None
         except Exception as exc:  # one broken checkpoint should not hide the others
-            tags, error = [], f"{type(exc).__name__}: {exc}"
+            log.exception("tagger %s failed", key)
+            tags, error = [], public_reason(exc)
         results.append(TagResult(key, choice.label, tags, time.perf_counter() - t0, error))
     report(len(keys) + 1, len(keys) + 1, "done")
     return results

@@ -5,8 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ttmrpp.app import services as service
-from ttmrpp.app.services.common import QueryError
-from ttmrpp.app.tabs.context import DEFAULT_CATEGORIES, AppContext, warn
+from ttmrpp.app.tabs.context import DEFAULT_CATEGORIES, AppContext, guarded, warn
 from ttmrpp.app.tabs.search import SearchTab
 
 
@@ -14,13 +13,15 @@ def build_atlas_tab(ctx: AppContext, search: SearchTab, tab: gr.Tab) -> gr.Dropd
     """Lay out the Atlas tab and wire `/atlas`, `/atlas_recolor`, `/atlas_open`; returns the
     colour-by dropdown (filled with the collection's categories at startup)."""
 
+    def failed(message: str):
+        warn(message)
+
+    @guarded(failed)
     def atlas(color_by: str, query_vector=None, query_label: str = ""):
-        try:
-            s = ctx.current()
-            return service.atlas_figure(s, color_by, query_vector, query_label or "query")
-        except QueryError as exc:
-            warn(exc)
-            return None
+        if not isinstance(color_by, str) or len(color_by) > 100:
+            color_by = "genre"
+        s = ctx.current()
+        return service.atlas_figure(s, color_by, query_vector, query_label or "query")
 
     with gr.Row():
         color_by = gr.Dropdown(DEFAULT_CATEGORIES, value="genre", label="Colour by", scale=2)

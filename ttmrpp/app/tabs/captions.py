@@ -7,8 +7,14 @@ from typing import Any
 import gradio as gr
 
 from ttmrpp.app import services as service
-from ttmrpp.app.services.common import QueryError
-from ttmrpp.app.tabs.context import GENERATOR_LABELS, GENERATORS, AppContext, warn
+from ttmrpp.app.tabs.context import (
+    GENERATOR_LABELS,
+    GENERATORS,
+    AppContext,
+    api_error,
+    guarded,
+    warn,
+)
 from ttmrpp.app.tabs.search import SearchTab
 
 
@@ -16,31 +22,27 @@ def build_caption_tab(ctx: AppContext, search: SearchTab, tabs: gr.Tabs) -> None
     """Lay out the Caption lab and wire `/caption_lab`, `/caption_stream`, `/caption_stop`,
     `/caption_compare` (API only) and the "search with this caption" buttons."""
 
-    def caption_lab(tags: str, reference: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        try:
-            s = ctx.current()
-            service.parse_tag_text(tags)
-            if not s.captioners_loaded:
-                wait = "_loading the caption models (first use only, about a minute)…_"
-                yield ("",) * len(GENERATORS) + (wait,) * len(GENERATORS)
-            for rows in service.caption_compare_stream(s, tags, reference):
-                yield caption_outputs(rows)
-        except QueryError as exc:
-            msg = warn(exc)
-            yield ("",) * len(GENERATORS) + (msg,) + ("",) * (len(GENERATORS) - 1)
+    def failed(message: str) -> tuple:
+        return ("",) * len(GENERATORS) + (warn(message),) + ("",) * (len(GENERATORS) - 1)
 
+    @guarded(failed)
+    def caption_lab(tags: str, reference: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        s = ctx.current()
+        service.parse_tag_text(tags, s.limits.tag_chars)
+        if not s.captioners_loaded:
+            wait = "_loading the caption models (first use only, about a minute)…_"
+            yield ("",) * len(GENERATORS) + (wait,) * len(GENERATORS)
+        for rows in service.caption_compare_stream(s, tags, reference):
+            yield caption_outputs(rows)
+
+    @guarded(api_error)
     def caption_compare_api(tags: str, reference: str = "") -> dict:
-        try:
-            rows = service.caption_compare(ctx.current(), tags, reference)
-        except QueryError as exc:
-            raise gr.Error(str(exc)) from None
+        rows = service.caption_compare(ctx.current(), tags, reference)
         return {r["name"]: r for r in rows}
 
+    @guarded(api_error)
     def caption_stream_api(tags: str, generator: str):
-        try:
-            yield from service.caption_stream(ctx.current(), tags, generator)
-        except QueryError as exc:
-            raise gr.Error(str(exc)) from None
+        yield from service.caption_stream(ctx.current(), tags, generator)
 
     gr.Markdown(
         "Turn tags into a caption with each generator, side by side. Base and LoRA "

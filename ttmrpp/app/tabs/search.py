@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 
 from ttmrpp.app import services as service
-from ttmrpp.app.services.common import QueryError, Services
-from ttmrpp.app.tabs.context import AppContext, clip_input, warn
+from ttmrpp.app.services.common import Services
+from ttmrpp.app.tabs.context import AppContext, clip_input, guarded, player_file, warn
 
 EXAMPLE_PLACEHOLDER = [
     "rock, electric guitar, energetic",
@@ -31,7 +31,8 @@ class SearchTab:
     outputs: list[gr.components.Component]  # message, results, player, hits, vector, label
     query_vector: gr.State
     query_label: gr.State
-    search_text: Callable[[str, float], tuple]
+    search_text: Callable[..., tuple]  # (query, k, the visitor's uploads) -> outputs
+    uploads: gr.State  # the visitor's uploads (searched for them too)
 
     def send_from(self, button: gr.Button, text: gr.Textbox, tabs: gr.Tabs, name: str) -> None:
         """`button` puts `text` in the query box, switches to this tab and searches."""
@@ -40,37 +41,46 @@ class SearchTab:
             text,
             [self.query, tabs],
             api_name=f"use_{name}",
-        ).then(self.search_text, [self.query, self.k], self.outputs, api_name=f"search_{name}")
+        ).then(
+            self.search_text,
+            [self.query, self.k, self.uploads],
+            self.outputs,
+            api_name=f"search_{name}",
+        )
 
 
 def build_search_tab(ctx: AppContext) -> SearchTab:
     """Lay out the Search tab and wire its events (`/search_text`, `/search_audio`,
     `/search_hybrid`, `/play`, `/example`)."""
 
-    def run(search: Callable[[Services], service.SearchResult]):
-        try:
-            result = search(ctx.current())
-        except QueryError as exc:
-            return warn(exc), [], None, [], None, ""
-        ctx.allow([h["path"] for h in result.hits])
-        top = result.hits[0]["path"] if result.hits else None
+    def failed(message: str):
+        return warn(message), [], None, [], None, ""
+
+    def run(search: Callable[[Services], service.SearchResult], uploads):
+        s = ctx.current()
+        result = search(s)
+        top = player_file(s, result.hits[0]["path"], uploads) if result.hits else None
         table = service.result_table(result)
         return result.message, table, top, result.hits, result.query_vector, result.query
 
-    def search_text(query: str, k: float):
-        return run(lambda s: service.search_text(s, query, int(k)))
+    @guarded(failed)
+    def search_text(query: str, k: float, uploads=None):
+        return run(lambda s: service.search_text(s, query, k, uploads), uploads)
 
-    def search_audio(audio: str | None, k: float):
-        return run(lambda s: service.search_audio(s, audio, int(k)))
+    @guarded(failed)
+    def search_audio(audio: str | None, k: float, uploads=None):
+        return run(lambda s: service.search_audio(s, audio, k, uploads), uploads)
 
-    def search_hybrid(query: str, audio: str | None, weight: float, k: float):
-        return run(lambda s: service.search_hybrid(s, query, audio, weight, int(k)))
+    @guarded(failed)
+    def search_hybrid(query: str, audio: str | None, weight: float, k: float, uploads=None):
+        return run(lambda s: service.search_hybrid(s, query, audio, weight, k, uploads), uploads)
 
-    def play(hits: list[dict[str, Any]], evt: gr.SelectData):
+    @guarded(lambda message: None)
+    def play(hits: list[dict[str, Any]], uploads, evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        if not hits or row is None or not 0 <= int(row) < len(hits):
+        if not hits or not isinstance(row, int) or not 0 <= row < len(hits):
             return None
-        return hits[int(row)]["path"]
+        return player_file(ctx.current(), hits[row]["path"], uploads)
 
     with gr.Row():
         query = gr.Textbox(
@@ -116,10 +126,19 @@ def build_search_tab(ctx: AppContext) -> SearchTab:
     hits, query_vector, query_label = gr.State([]), gr.State(None), gr.State("")
 
     outputs = [message, results, player, hits, query_vector, query_label]
+    uploads = ctx.uploads
     examples.click(lambda sample: sample[0], examples, query, api_name="example")
     for trigger in (search_btn.click, query.submit):
-        trigger(search_text, [query, k], outputs, api_name="search_text")
-    audio_btn.click(search_audio, [clip, k], outputs, api_name="search_audio")
-    hybrid_btn.click(search_hybrid, [query, clip, weight, k], outputs, api_name="search_hybrid")
-    results.select(play, hits, player, api_name="play")
-    return SearchTab(query, k, examples, outputs, query_vector, query_label, search_text)
+        trigger(search_text, [query, k, uploads], outputs, api_name="search_text")
+    # Decoding a clip takes memory and CPU: two at a time (text searches are light).
+    decoding = {"concurrency_id": "clip", "concurrency_limit": 2}
+    audio_btn.click(search_audio, [clip, k, uploads], outputs, api_name="search_audio", **decoding)
+    hybrid_btn.click(
+        search_hybrid,
+        [query, clip, weight, k, uploads],
+        outputs,
+        api_name="search_hybrid",
+        **decoding,
+    )
+    results.select(play, [hits, uploads], player, api_name="play")
+    return SearchTab(query, k, examples, outputs, query_vector, query_label, search_text, uploads)

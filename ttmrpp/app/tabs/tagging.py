@@ -9,8 +9,14 @@ import pandas as pd
 
 from ttmrpp.app import services as service
 from ttmrpp.app.services import tagging as tagging_service
-from ttmrpp.app.services.common import QueryError
-from ttmrpp.app.tabs.context import GENERATORS, AppContext, clip_input, progress_callback, warn
+from ttmrpp.app.tabs.context import (
+    GENERATORS,
+    AppContext,
+    clip_input,
+    guarded,
+    progress_callback,
+    warn,
+)
 from ttmrpp.app.tabs.search import SearchTab
 
 
@@ -19,13 +25,9 @@ def build_tagging_tab(ctx: AppContext, search: SearchTab, tabs: gr.Tabs) -> None
     "search with this caption" button."""
     zoo = ctx.zoo
 
+    @guarded(lambda message: (warn(message), None, None, [], gr.Dropdown(choices=[], value=None)))
     def tag_clip(audio: str | None, keys: list[str], k: float, progress=gr.Progress()):  # noqa: B008
-        try:
-            results = tagging_service.tag_clip(
-                zoo, audio, keys, int(k), progress_callback(progress)
-            )
-        except QueryError as exc:
-            return warn(exc), None, None, [], gr.Dropdown(choices=[], value=None)
+        results = tagging_service.tag_clip(zoo, audio, keys, k, progress_callback(progress))
         headers, rows = tagging_service.tag_table(results)
         done = [r for r in results if r.tags]
         lines = [f"{len(done)} of {len(results)} models tagged the clip."]
@@ -39,17 +41,15 @@ def build_tagging_tab(ctx: AppContext, search: SearchTab, tabs: gr.Tabs) -> None
             gr.Dropdown(choices=sources, value=sources[0][1] if sources else None),
         )
 
+    @guarded(lambda message: ("", warn(message)))
     def tag_caption(results: list[dict[str, Any]], key: str | None, generator: str):
-        try:
-            tags = tagging_service.caption_tags(results, key)
-            text = ", ".join(tags)
-            s = ctx.current()
-            if generator != "template" and not s.captioners_loaded:
-                yield text, "_loading the caption model (first use only, about a minute)…_"
-            for caption in service.caption_stream(s, tags, generator):
-                yield text, caption
-        except QueryError as exc:
-            yield "", warn(exc)
+        tags = tagging_service.caption_tags(results, key)
+        text = ", ".join(tags)
+        s = ctx.current()
+        if generator != "template" and not s.captioners_loaded:
+            yield text, "_loading the caption model (first use only, about a minute)…_"
+        for caption in service.caption_stream(s, tags, generator):
+            yield text, caption
 
     gr.Markdown(
         "Tag a clip with published music auto-taggers (Won et al. 2020) side by "
