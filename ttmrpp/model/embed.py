@@ -11,7 +11,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ttmrpp.model.audio import AudioDecodeError, chunk_waveform, load_audio, rescale_minmax
+from ttmrpp.model.audio import (
+    MAX_SECONDS,
+    AudioDecodeError,
+    chunk_waveform,
+    load_audio,
+    rescale_minmax,
+)
 from ttmrpp.model.dual_encoder import TTMRPP
 
 
@@ -38,8 +44,13 @@ def embed_audio_files(
     batch_size: int = 16,
     progress: bool = True,
     num_workers: int = 2,
+    max_seconds: float = MAX_SECONDS,
 ) -> tuple[torch.Tensor, list[tuple[str, str]]]:
     """Embed audio files of any length and format.
+
+    Args:
+        max_seconds: longer files fail (checked from the header before decoding, and while
+            decoding: `ttmrpp.load_audio`).
 
     Returns:
         (embeddings [N, embed_dim], failures): one unit vector per file that decoded, in input
@@ -49,7 +60,7 @@ def embed_audio_files(
 
     def decode(path):
         try:
-            return track_chunks(model, load_audio(path, sr)), None
+            return track_chunks(model, load_audio(path, sr, max_seconds=max_seconds)), None
         except AudioDecodeError as exc:
             return None, str(exc)
         except Exception as exc:  # a bad file must never stop a batch job

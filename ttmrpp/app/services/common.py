@@ -266,7 +266,8 @@ def load_query_audio(
             f"{MAX_QUERY_SECONDS / 60:.0f} minutes. Trim it to the part you want to match."
         )
     try:
-        wav = load_audio(p, sample_rate)
+        # The decoder enforces the limit itself, before and while decoding (a header can lie).
+        wav = load_audio(p, sample_rate, max_seconds=MAX_QUERY_SECONDS + 1.0)
     except AudioDecodeError as exc:
         raise QueryError(f"{name} is not audio we can read ({short_reason(exc, p)}).") from None
     if len(wav) > MAX_QUERY_SECONDS * sample_rate:
