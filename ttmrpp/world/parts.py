@@ -7,16 +7,13 @@ the 16th-note grid of the track being composed.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 import pretty_midi
 
 from ttmrpp.world import instruments as I
 from ttmrpp.world.genres import Genre, genre
+from ttmrpp.world.spec import TrackSpec
 from ttmrpp.world.theory import Chord, Key, voice_chord
-
-if TYPE_CHECKING:
-    from ttmrpp.world.composer import TrackSpec
 
 
 class Writer:
