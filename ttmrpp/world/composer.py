@@ -13,8 +13,11 @@ import pretty_midi
 
 from ttmrpp.world import drums as D
 from ttmrpp.world import instruments as I
+from ttmrpp.world.bass import bass_bar
+from ttmrpp.world.comping import comp_bar, second_style
 from ttmrpp.world.genres import Genre
-from ttmrpp.world.parts import Writer, bass_bar, comp_bar, lead_bar, second_style
+from ttmrpp.world.melody import lead_bar
+from ttmrpp.world.parts import Writer
 from ttmrpp.world.spec import TrackSpec
 from ttmrpp.world.theory import Chord, Key, chord_on_degree
 
