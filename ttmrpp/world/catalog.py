@@ -27,12 +27,8 @@ import numpy as np
 
 from ttmrpp.fileio import atomic_write_bytes, atomic_write_jsonl
 from ttmrpp.world.captions import reference_captions
-from ttmrpp.world.classical import (
-    PIECES,
-    composer_graph,
-    make_classical_track,
-    pieces_for_split,
-)
+from ttmrpp.world.classical import composer_graph, make_classical_track
+from ttmrpp.world.repertoire import PIECES, pieces_for_split
 from ttmrpp.world.stream import WORLD_SEED, for_split, world
 
 RECORD_KEYS = (
