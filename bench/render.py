@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             "size_mb": round(size / 1e6, 1),
             "workers": args.workers or os.cpu_count(),
         }
-    from ttmrpp.world.classical import _parts, pieces_for_split
+    from ttmrpp.world.classical import _parts
+    from ttmrpp.world.repertoire import pieces_for_split
 
     c0 = time.process_time()
     for piece in pieces_for_split("train"):  # parsed once per process, then cached

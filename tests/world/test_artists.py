@@ -6,8 +6,9 @@ import random
 
 from ttmrpp.world.artists import make_artists, track_title
 from ttmrpp.world.catalog import CatalogConfig, plan
-from ttmrpp.world.classical import COMPOSERS, composer_graph
+from ttmrpp.world.classical import composer_graph
 from ttmrpp.world.genres import GENRES
+from ttmrpp.world.repertoire import COMPOSERS
 from ttmrpp.world.stream import artists_for_split
 
 

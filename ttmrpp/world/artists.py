@@ -17,6 +17,17 @@ import random
 from dataclasses import dataclass, field
 
 from ttmrpp.world.genres import GENRES, MINOR_MOODS, genre
+from ttmrpp.world.names import (
+    ADJECTIVES,
+    ALBUMS,
+    BLOCKED_NAMES,
+    FIRST_NAMES,
+    NOUNS,
+    SURNAME_ENDS,
+    SURNAME_STARTS,
+    TITLE_NOUNS,
+    TITLE_WORDS,
+)
 
 FAMILIES = {
     "rock": "guitar music",
@@ -61,247 +72,6 @@ RELATED = {  # genre -> genres an artist of it may also play
     "disco": ["funk", "house", "pop"],
 }
 
-_FIRST = [
-    "Ana",
-    "Milo",
-    "Tessa",
-    "Idris",
-    "Lena",
-    "Oskar",
-    "Nadia",
-    "Ravi",
-    "Sol",
-    "Ines",
-    "Teo",
-    "Yara",
-    "Jonas",
-    "Mira",
-    "Elio",
-    "Sana",
-    "Kasimir",
-    "Vera",
-    "Dario",
-    "Leni",
-    "Noor",
-    "Anselm",
-    "Hedda",
-    "Cosima",
-    "Ugo",
-    "Maren",
-    "Tobin",
-    "Liv",
-    "Emeric",
-    "Zelie",
-    "Ottilie",
-    "Bastian",
-    "Runa",
-    "Caspar",
-]
-_SYL_A = [
-    "Cor",
-    "Vel",
-    "Mar",
-    "Sten",
-    "Quil",
-    "Dra",
-    "Bel",
-    "Fen",
-    "Lor",
-    "Tam",
-    "Hal",
-    "Ves",
-    "Ard",
-    "Cal",
-    "Orm",
-    "Pell",
-    "Riv",
-    "Sor",
-    "Thal",
-    "Wyn",
-    "Zan",
-    "Brim",
-    "Cask",
-    "Dov",
-]
-_SYL_B = [
-    "vel",
-    "ane",
-    "ström",
-    "ley",
-    "ard",
-    "oni",
-    "etti",
-    "ova",
-    "quist",
-    "mere",
-    "ridge",
-    "ault",
-    "enko",
-    "ino",
-    "holm",
-    "ade",
-    "esco",
-    "berg",
-    "wick",
-    "anza",
-]
-_ADJ = [
-    "Velvet",
-    "Glass",
-    "Neon",
-    "Paper",
-    "Hollow",
-    "Silver",
-    "Amber",
-    "Quiet",
-    "Electric",
-    "Crimson",
-    "Static",
-    "Lunar",
-    "Copper",
-    "Wandering",
-    "Golden",
-    "Iron",
-    "Pale",
-    "Distant",
-    "Violet",
-    "Salt",
-    "Midnight",
-    "Northern",
-    "Tidal",
-    "Cobalt",
-    "Sleepless",
-    "Wild",
-    "Feral",
-    "Saffron",
-    "Polar",
-    "Ashen",
-]
-_NOUN = [
-    "Orbits",
-    "Meridian",
-    "Harbor",
-    "Lanterns",
-    "Foxes",
-    "Cathedrals",
-    "Rivers",
-    "Satellites",
-    "Engines",
-    "Gardens",
-    "Comets",
-    "Parade",
-    "Arcade",
-    "Pilots",
-    "Ferries",
-    "Tides",
-    "Circuit",
-    "Monsoon",
-    "Atlas",
-    "Ravens",
-    "Canyons",
-    "Mirrors",
-    "Signals",
-    "Orchard",
-    "Voyagers",
-    "Embers",
-    "Prism",
-    "Lighthouse",
-    "Caravan",
-    "Current",
-]
-_TITLE_A = [
-    "Neon",
-    "Summer",
-    "Broken",
-    "Slow",
-    "Golden",
-    "Last",
-    "Blue",
-    "Hidden",
-    "Falling",
-    "Open",
-    "Paper",
-    "Distant",
-    "Silent",
-    "Burning",
-    "Morning",
-    "Northern",
-    "Lonely",
-    "Endless",
-    "Electric",
-    "Wooden",
-    "Velvet",
-    "Midnight",
-    "Secret",
-    "Little",
-    "Restless",
-    "Faded",
-    "Crystal",
-    "Honey",
-]
-_TITLE_B = [
-    "Harbor",
-    "Lights",
-    "Rain",
-    "Streets",
-    "Horizon",
-    "Letters",
-    "Dance",
-    "Shadows",
-    "Garden",
-    "Highway",
-    "Skies",
-    "Heart",
-    "Station",
-    "Fire",
-    "Echoes",
-    "Waves",
-    "River",
-    "Window",
-    "Machine",
-    "Mountain",
-    "Signal",
-    "Thunder",
-    "Morning",
-    "Road",
-    "Mirror",
-    "Island",
-    "Balcony",
-    "Avenue",
-]
-_ALBUM = [
-    "Night Ferries",
-    "Low Tide Songs",
-    "Field Recordings",
-    "The Long Way",
-    "Small Hours",
-    "Weather Maps",
-    "Second Nature",
-    "Glass House",
-    "Afterglow",
-    "Parallel Lines",
-    "Northbound",
-    "Open Water",
-    "Lanterns",
-    "Quiet Engines",
-    "Salt and Static",
-    "Paper Moons",
-    "Slow Machines",
-    "Amber Rooms",
-    "Tidal Notes",
-    "Harbor Lights",
-    "Cold Fronts",
-    "Copper Skies",
-    "Echo Valley",
-    "Wide Awake",
-]
-_BLOCKED = {
-    "The Killers",
-    "Glass Animals",
-    "Arcade Fire",
-    "The National",
-}  # guard against real names
-
 
 @dataclass
 class Artist:
@@ -336,26 +106,26 @@ class Artist:
 
 def _name(rng: random.Random, main: str, used: set[str]) -> str:
     for _ in range(1000):
-        surname = rng.choice(_SYL_A) + rng.choice(_SYL_B)
+        surname = rng.choice(SURNAME_STARTS) + rng.choice(SURNAME_ENDS)
         form = rng.random()
         if main in ("jazz", "bossa nova", "blues") and form < 0.5:
-            name = f"{rng.choice(_FIRST)} {surname} {rng.choice(['Trio', 'Quartet', 'Ensemble', 'Quintet'])}"
+            name = f"{rng.choice(FIRST_NAMES)} {surname} {rng.choice(['Trio', 'Quartet', 'Ensemble', 'Quintet'])}"
         elif main in ("house", "techno", "trance", "chiptune", "ambient") and form < 0.5:
             name = (
-                rng.choice(_SYL_A)
+                rng.choice(SURNAME_STARTS)
                 + rng.choice(["ix", "ola", "tron", "ode", "ax", "elle", "yx"])
-                + ("" if rng.random() < 0.6 else f" {rng.choice(_NOUN)}")
+                + ("" if rng.random() < 0.6 else f" {rng.choice(NOUNS)}")
             )
         elif main == "orchestral" and form < 0.5:
-            name = f"{rng.choice(_ADJ)} {rng.choice(['Chamber Orchestra', 'Sinfonietta', 'Film Ensemble'])}"
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(['Chamber Orchestra', 'Sinfonietta', 'Film Ensemble'])}"
         elif form < 0.35:
-            name = f"{rng.choice(_FIRST)} {surname}"
+            name = f"{rng.choice(FIRST_NAMES)} {surname}"
         elif form < 0.7:
-            name = f"The {rng.choice(_ADJ)} {rng.choice(_NOUN)}"
+            name = f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
         else:
-            name = f"{rng.choice(_ADJ)} {rng.choice(_NOUN)}"
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
         bare = name.removeprefix("The ")
-        if bare not in used and name not in _BLOCKED:
+        if bare not in used and name not in BLOCKED_NAMES:
             used.add(bare)
             return name
     raise RuntimeError("ran out of unique artist names; enlarge the word lists")
@@ -409,7 +179,7 @@ def _make_artist(i: int, rng: random.Random, used: set[str]) -> Artist:
     moods = rng.sample(g.moods, min(3, len(g.moods)))
     if minor > 0.6:
         moods = [m for m in moods if m in MINOR_MOODS] or moods
-    albums = rng.sample(_ALBUM, rng.randint(1, 3))
+    albums = rng.sample(ALBUMS, rng.randint(1, 3))
     return Artist(_name(rng, main, used), gs, palette, (a, b), minor, moods, albums)
 
 
@@ -458,11 +228,11 @@ def link_similar(artists: list, score, k: int = 3, pools: list[int] | None = Non
 def track_title(rng: random.Random) -> str:
     """A plausible track title such as "Neon Harbor" or "Rain over the Station"."""
     r = rng.random()
-    a, b = rng.choice(_TITLE_A), rng.choice(_TITLE_B)
+    a, b = rng.choice(TITLE_WORDS), rng.choice(TITLE_NOUNS)
     if r < 0.55:
         return f"{a} {b}"
     if r < 0.75:
-        return f"{b} of the {rng.choice(_TITLE_B)}"
+        return f"{b} of the {rng.choice(TITLE_NOUNS)}"
     if r < 0.9:
         return f"The {a} {b}"
-    return f"{rng.choice(_TITLE_B)} ({rng.choice(['Reprise', 'Night Version', 'Interlude', 'Part II'])})"
+    return f"{rng.choice(TITLE_NOUNS)} ({rng.choice(['Reprise', 'Night Version', 'Interlude', 'Part II'])})"

@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,12 +28,8 @@ import numpy as np
 
 from ttmrpp.fileio import atomic_write_bytes, atomic_write_jsonl
 from ttmrpp.world.captions import reference_captions
-from ttmrpp.world.classical import (
-    PIECES,
-    composer_graph,
-    make_classical_track,
-    pieces_for_split,
-)
+from ttmrpp.world.classical import composer_graph, make_classical_track
+from ttmrpp.world.repertoire import PIECES, pieces_for_split
 from ttmrpp.world.stream import WORLD_SEED, for_split, world
 
 RECORD_KEYS = (
@@ -183,8 +180,6 @@ def build_catalog(
         replace_other: a folder built with other settings (or by another music-world version)
             is deleted and rebuilt, with a warning; for caches. Otherwise it is refused.
     """
-    from tqdm import tqdm
-
     out = Path(out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     (out / "midi").mkdir(exist_ok=True)
@@ -201,13 +196,33 @@ def build_catalog(
         return build_catalog(out, cfg, workers, progress)
     atomic_write_bytes(meta, settings.encode())
     manifest = out / "manifest.jsonl"
+    partial = out / "manifest.partial.jsonl"
     jobs = plan(cfg)
+    done = _finished_records(out, manifest, partial)
+    todo = [j for j in jobs if j.id not in done]
+    _write_artists(out / "artists.json", cfg)
+    with (
+        open(partial, "a", encoding="utf-8") as log,
+        _progress_bar(len(jobs), len(jobs) - len(todo), progress) as bar,
+    ):
+        for rec in _rendered(todo, cfg, out, workers or os.cpu_count() or 1):
+            done[rec["id"]] = rec
+            log.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            log.flush()
+            bar.update()
+    atomic_write_jsonl(manifest, (done[j.id] for j in jobs))
+    partial.unlink(missing_ok=True)
+    return manifest
+
+
+def _finished_records(out: Path, manifest: Path, partial: Path) -> dict[str, dict]:
+    """Records of tracks an earlier run finished (from the manifest of a finished catalog and
+    the partial log of an interrupted one) whose audio and MIDI files are still there."""
     done: dict[str, dict] = {}
-    if manifest.exists():  # a finished catalog: keep records whose audio is still there
+    if manifest.exists():
         for line in manifest.read_text("utf-8").splitlines():
             rec = json.loads(line)
             done[rec["id"]] = rec
-    partial = out / "manifest.partial.jsonl"
     if partial.exists():
         for line in partial.read_text("utf-8").splitlines():
             try:
@@ -215,43 +230,29 @@ def build_catalog(
             except json.JSONDecodeError:
                 continue  # a line cut short by an interruption
             done[rec["id"]] = rec
-    done = {
+    return {
         k: r
         for k, r in done.items()
         if (out / r["audio"]).is_file() and (out / "midi" / f"{k}.mid").is_file()
     }
-    todo = [j for j in jobs if j.id not in done]
-    _write_artists(out / "artists.json", cfg)
-    workers = workers or os.cpu_count() or 1
-    with (
-        open(partial, "a", encoding="utf-8") as log,
-        tqdm(
-            total=len(jobs),
-            initial=len(jobs) - len(todo),
-            desc="catalog",
-            unit="track",
-            disable=not progress,
-        ) as bar,
-    ):
-        args = [(j, cfg, str(out)) for j in todo]
-        if workers > 1 and len(todo) > 1:
-            with get_context("fork").Pool(workers) as pool:
-                results = pool.imap(_worker, args, chunksize=2)
-                for rec in results:
-                    done[rec["id"]] = rec
-                    log.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    log.flush()
-                    bar.update()
-        else:
-            for a in args:
-                rec = _worker(a)
-                done[rec["id"]] = rec
-                log.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                log.flush()
-                bar.update()
-    atomic_write_jsonl(manifest, (done[j.id] for j in jobs))
-    partial.unlink(missing_ok=True)
-    return manifest
+
+
+def _progress_bar(total: int, initial: int, progress: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="catalog", unit="track", disable=not progress)
+
+
+def _rendered(todo: list[Job], cfg: CatalogConfig, out: Path, workers: int) -> Iterator[dict]:
+    """Render the jobs (in `workers` processes when there are several) and yield their records
+    in job order."""
+    args = [(j, cfg, str(out)) for j in todo]
+    if workers > 1 and len(todo) > 1:
+        with get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_worker, args, chunksize=2)
+    else:
+        for a in args:
+            yield _worker(a)
 
 
 def _write_artists(path: Path, cfg: CatalogConfig) -> None:

@@ -27,7 +27,7 @@ class Genre:
 
     name: str  # the genre tag, e.g. "bossa nova"
     bpm: tuple[int, int]  # tempo range (inclusive), quarter-note BPM
-    drums: str | None  # drum pattern style (see composer.DRUM_PATTERNS) or None for no kit
+    drums: str | None  # drum groove style (see drums.GROOVES) or None for no kit
     kits: tuple[str, ...]  # drum kits to choose from (instruments.DRUM_KITS)
     bass: str  # bass style
     bass_instruments: tuple[str, ...]

@@ -69,7 +69,8 @@ def iter_tracks(
         track_seed = master.randrange(2**62)
         rng = random.Random(track_seed)
         if classical_fraction > 0 and rng.random() < classical_fraction:
-            from ttmrpp.world.classical import make_classical_track, pieces_for_split
+            from ttmrpp.world.classical import make_classical_track
+            from ttmrpp.world.repertoire import pieces_for_split
 
             piece = rng.choice(pieces_for_split("train" if split != "test" else "test"))
             t = make_classical_track(

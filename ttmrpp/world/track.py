@@ -9,10 +9,11 @@ import numpy as np
 import pretty_midi
 
 from ttmrpp.world.artists import Artist, track_title
-from ttmrpp.world.composer import TrackSpec, compose, make_spec
+from ttmrpp.world.composer import compose
 from ttmrpp.world.genres import MINOR_MOODS, genre, tempo_tag
 from ttmrpp.world.instruments import instrument_tags
 from ttmrpp.world.render import Production, produce, synthesize
+from ttmrpp.world.spec import TrackSpec, make_spec
 from ttmrpp.world.theory import Key
 
 
