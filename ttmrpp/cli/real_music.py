@@ -21,17 +21,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--debs", type=Path, help="folder of .deb files (default OUT/debs)")
+    p.add_argument(
+        "--set",
+        choices=("benchmark", "training"),
+        default="benchmark",
+        help="benchmark: the held-out packages (split 'test'); training: all the others "
+        "(split 'train'), never the benchmark's",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ttmrpp.data.debian_music import build_manifest
-    from ttmrpp.data.debian_packages import BENCHMARK
+    from ttmrpp.data.debian_packages import BENCHMARK, TRAINING
     from ttmrpp.data.records import read_manifest
 
     try:
-        manifest = build_manifest(args.out, BENCHMARK, args.debs, progress=not args.no_progress)
+        packages, split = (BENCHMARK, "test") if args.set == "benchmark" else (TRAINING, "train")
+        manifest = build_manifest(
+            args.out, packages, args.debs, split=split, progress=not args.no_progress
+        )
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -53,11 +53,15 @@ def _members(deb: Path) -> tarfile.TarFile:
     return DebFile(str(deb)).data.tgz()
 
 
-def _matching(tar: tarfile.TarFile, patterns: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
-    """(path inside the package, bytes) of the files matching the globs; `X.pk3!glob` looks
-    inside the zip archive X.pk3."""
+def _matching(
+    tar: tarfile.TarFile, patterns: tuple[str, ...], exclude: tuple[str, ...] = ()
+) -> Iterator[tuple[str, bytes]]:
+    """(path inside the package, bytes) of the files matching the globs and none of `exclude`;
+    `X.pk3!glob` looks inside the zip archive X.pk3."""
     for member in tar.getmembers():
         name = member.name.removeprefix("./")
+        if any(fnmatch.fnmatch(PurePosixPath(name).name, x) for x in exclude):
+            continue
         for pattern in patterns:
             archive, _, inner = pattern.partition("!")
             if not fnmatch.fnmatch(name, archive) or not member.isfile():
@@ -68,7 +72,10 @@ def _matching(tar: tarfile.TarFile, patterns: tuple[str, ...]) -> Iterator[tuple
                 continue
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 for entry in sorted(zf.namelist()):
-                    if fnmatch.fnmatch(entry, inner):
+                    base = PurePosixPath(entry).name
+                    if fnmatch.fnmatch(entry, inner) and not any(
+                        fnmatch.fnmatch(base, x) for x in exclude
+                    ):
                         yield f"{name}!{entry}", zf.read(entry)
 
 
@@ -92,6 +99,17 @@ def _licence(tar: tarfile.TarFile, pkg: MusicPackage, path: str) -> tuple[str, s
         return pkg.licence, pkg.credit
     credit = " ".join((para.copyright or pkg.credit).split())
     return para.license.synopsis or pkg.licence, credit
+
+
+def _sidecar(tar: tarfile.TarFile, path: str) -> dict[str, str]:
+    """`key=value` lines of a tags file beside a track (title, artist, album, license)."""
+    try:
+        text = tar.extractfile("./" + path).read().decode("utf-8", "replace")
+    except (KeyError, AttributeError):
+        return {}
+    pairs = (line.partition("=") for line in text.splitlines())
+    keep = {"title", "artist", "album", "genre", "license"}
+    return {k.strip().lower(): v.strip() for k, s, v in pairs if s and k.strip().lower() in keep}
 
 
 def _tags(path: Path) -> dict[str, Any]:
@@ -155,7 +173,10 @@ def package_tracks(pkg: MusicPackage, deb: Path, out: Path, split: str) -> list[
     """Extract one package's music into `out/audio/<package>/` and describe each track."""
     records: list[TrackRecord] = []
     with _members(deb) as tar:
-        files = dict(_matching(tar, pkg.music))
+        files = dict(_matching(tar, pkg.music, pkg.exclude))
+        sidecars = {}
+        if pkg.sidecar_tags:
+            sidecars = {p: _sidecar(tar, p + pkg.sidecar_tags) for p in files}
         stems = {}
         if pkg.stems:  # e.g. a song folder's song.ogg + guitar.ogg
             by_folder = {str(PurePosixPath(p).parent) for p in files}
@@ -168,13 +189,15 @@ def package_tracks(pkg: MusicPackage, deb: Path, out: Path, split: str) -> list[
             inner = path.split("!")[-1]
             name = PurePosixPath(inner).name
             rel = PurePosixPath(inner).parent.name + "-" + name if pkg.stems else name
+            if not PurePosixPath(rel).suffix:  # e.g. blobwars' extensionless Ogg files
+                rel += ".ogg"
             target = out / "audio" / pkg.name / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             if pkg.stems:
                 _mix_stems(stems[str(PurePosixPath(path).parent)], target)
             else:
                 target.write_bytes(data)
-            tags = _tags(target)
+            tags = {**_tags(target), **sidecars.get(path, {})}
             if tags.get("duration", 0.0) < pkg.min_seconds:
                 target.unlink()
                 continue
@@ -198,7 +221,7 @@ def package_tracks(pkg: MusicPackage, deb: Path, out: Path, split: str) -> list[
                     "duration": round(tags["duration"], 3),
                     "tags": by_cat,
                     "label_sources": sources,
-                    "licence": facts.get("licence") or licence,
+                    "licence": facts.get("licence") or tags.get("license") or licence,
                     "credit": credit if "licence" not in facts else facts.get("artist", credit),
                     "copyright_file": f"/usr/share/doc/{pkg.name}/copyright",
                 }
