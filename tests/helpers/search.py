@@ -55,3 +55,17 @@ def write_track(path: Path, seed: int, seconds: float = 2.0, tags: dict | None =
             f[key] = value
         f.save()
     return path
+
+
+def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def virtual_records(start: int, n: int, **fields) -> list[dict]:
+    """Track records for files that need not exist (for `MusicIndex.add_embeddings`)."""
+    return [
+        {"id": f"t{i}", "path": f"/virtual/{i}.wav", "size": 1, "mtime": 1, "genre": "ab"[i % 2]}
+        | fields
+        for i in range(start, start + n)
+    ]
