@@ -5,7 +5,7 @@
     index.save("my-index")                            # atomic: old folder intact until swap
     hits = MusicIndex.load("my-index").search(model, text="calm piano", k=10)
 
-The folder layout and the atomic save live in `ttmrpp.search.store`.
+The folder layout, the atomic save and the checks on load live in `ttmrpp.search.store`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ from ttmrpp.search.results import (
     model_fingerprint,
 )
 from ttmrpp.search.sources import matches
-from ttmrpp.search.store import META_NAME, MODEL_DIR, IndexSnapshot, load_index, save_index
+from ttmrpp.search.store import (
+    META_NAME,
+    MODEL_DIR,
+    IndexDamagedError,
+    IndexSnapshot,
+    load_index,
+    save_index,
+)
 
 if TYPE_CHECKING:
     from ttmrpp.search.backends.sign_scan import SignScan
@@ -43,6 +50,7 @@ __all__ = [
     "MODEL_DIR",
     "EmptyQueryError",
     "Hit",
+    "IndexDamagedError",
     "ModelMismatchError",
     "MusicIndex",
     "UpdateReport",
@@ -97,6 +105,7 @@ class MusicIndex:
         self.method_timings: dict[str, float] | None = None  # the last auto choice, measured
         self._by_path: dict[str, int] = {}
         self._alive: np.ndarray | None = None
+        self.repaired: list[str] = []  # files found damaged on load and rebuilt (e.g. hnsw.bin)
         self._lock = ReadWriteLock()
         self._update_lock = threading.Lock()
         self._filter_cache: dict[Any, np.ndarray] = {}
@@ -412,7 +421,17 @@ class MusicIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MusicIndex:
-        """Load an index folder written by `save`."""
+        """Load an index folder written by `save`, verifying each file against the checksums
+        in `index.json`.
+
+        A damaged `hnsw.bin` is not loaded: the graph is rebuilt from the embeddings (a
+        warning is logged and `index.repaired` lists the file; saving writes a sound one).
+
+        Raises:
+            FileNotFoundError: `folder` is not an index folder.
+            IndexDamagedError: `index.json`, `tracks.jsonl` or `embeddings.npy` is damaged
+                (the error's `path` names the file).
+        """
         folder = Path(folder).expanduser().resolve()
         index = cls.from_snapshot(load_index(folder))
         index.folder = folder
@@ -420,7 +439,8 @@ class MusicIndex:
 
     @classmethod
     def from_snapshot(cls, snap: IndexSnapshot) -> MusicIndex:
-        """An index over a snapshot's data (the scan's codes are rebuilt from the vectors)."""
+        """An index over a snapshot's data (the scan's codes are rebuilt from the vectors,
+        and the HNSW graph too when the snapshot has none)."""
         meta = snap.meta
         index = cls(meta["model_fingerprint"], meta["dim"], meta.get("model_spec"))
         index.records, index.vectors = snap.records, snap.vectors
@@ -432,10 +452,15 @@ class MusicIndex:
         index.calibrated_recall = meta.get("calibrated_recall")
         index.method = meta.get("method", "auto")
         index.method_timings = meta.get("method_timings")
+        index.repaired = list(snap.repaired)
         if snap.hnsw is not None:
             index._hnsw = snap.hnsw
             index.ef = int(meta["ef"])
             index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
+        elif meta.get("search") == "hnsw" and index._by_path:  # damaged or missing hnsw.bin
+            from ttmrpp.search.backends.choice import rebuild_hnsw
+
+            rebuild_hnsw(index)
         elif meta.get("search") == "scan":
             from ttmrpp.search.backends.sign_scan import SignScan
 
