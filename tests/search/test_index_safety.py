@@ -197,6 +197,44 @@ def test_read_write_lock_rules():
         lock.acquire_write()
 
 
+def test_read_write_lock_is_phase_fair():
+    """Readers waiting when a writer finishes go before the next writer (a stream of
+    changes does not starve the searches), and vice versa."""
+    from ttmrpp.search.locks import ReadWriteLock
+
+    lock, order = ReadWriteLock(), []
+
+    def run(kind, name):
+        with lock.write() if kind == "w" else lock.read():
+            order.append(name)
+            time.sleep(0.05)
+
+    lock.acquire_write()
+    threads = []
+    for kind, name in [("r", "r1"), ("w", "w2"), ("r", "r2"), ("w", "w3")]:
+        threads.append(threading.Thread(target=run, args=(kind, name)))
+        threads[-1].start()
+        time.sleep(0.1)  # queue them in this order
+    lock.release_write()
+    for t in threads:
+        t.join(5)
+    # both readers waited through the first write; then the writers, one each
+    assert sorted(order[:2]) == ["r1", "r2"] and sorted(order[2:]) == ["w2", "w3"]
+    order.clear()
+    lock.acquire_read()  # a reader holds; a writer queues; then readers and a writer
+    threads = [threading.Thread(target=run, args=("w", "w1"))]
+    threads[0].start()
+    time.sleep(0.1)
+    for kind, name in [("r", "r1"), ("w", "w2"), ("r", "r2")]:
+        threads.append(threading.Thread(target=run, args=(kind, name)))
+        threads[-1].start()
+        time.sleep(0.1)
+    lock.release_read()
+    for t in threads:
+        t.join(5)
+    assert order[0] == "w1" and sorted(order[1:3]) == ["r1", "r2"] and order[3] == "w2"
+
+
 # -- damaged files ------------------------------------------------------------------------------
 def random_specs(folder: Path, per_file: int, seed: int, files=FILES) -> list[dict]:
     rng = random.Random(seed)

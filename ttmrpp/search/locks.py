@@ -25,8 +25,10 @@ class ReadWriteLock:
     - A thread that holds `write()` may enter `read()` and `write()` again; one that holds
       `read()` may enter `read()` again. Upgrading (`write()` while holding only `read()`)
       raises `RuntimeError` rather than deadlock.
-    - Writers go first: once a writer waits, threads that do not already read wait for it,
-      so a stream of searches cannot starve an update.
+    - Phase-fair: once a writer waits, threads that do not already read wait for it, so a
+      stream of searches cannot starve an update; when a writer finishes, the readers that
+      were waiting go in before the next writer, so a stream of changes cannot starve the
+      searches either.
     """
 
     def __init__(self) -> None:
@@ -35,6 +37,8 @@ class ReadWriteLock:
         self._writer: int | None = None
         self._write_depth = 0
         self._writers_waiting = 0
+        self._readers_waiting = 0
+        self._admit = 0  # readers let in ahead of waiting writers (those waiting at a release)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[None]:
@@ -56,8 +60,17 @@ class ReadWriteLock:
         me = threading.get_ident()
         with self._cond:
             if self._writer != me and me not in self._readers:
-                while self._writer is not None or self._writers_waiting:
-                    self._cond.wait()
+                self._readers_waiting += 1
+                try:
+                    while self._writer is not None or (self._writers_waiting and not self._admit):
+                        self._cond.wait()
+                except BaseException:  # interrupted: give up its place, wake a waiting writer
+                    self._readers_waiting -= 1
+                    self._admit = min(self._admit, self._readers_waiting)
+                    self._cond.notify_all()
+                    raise
+                self._readers_waiting -= 1
+                self._admit = min(self._admit, self._readers_waiting)  # one let in is used
             self._readers[me] = self._readers.get(me, 0) + 1
 
     def release_read(self) -> None:
@@ -81,7 +94,7 @@ class ReadWriteLock:
                 raise RuntimeError("a thread holding the read lock cannot take the write lock")
             self._writers_waiting += 1
             try:
-                while self._writer is not None or self._readers:
+                while self._writer is not None or self._readers or self._admit:
                     self._cond.wait()
             finally:
                 self._writers_waiting -= 1
@@ -94,6 +107,7 @@ class ReadWriteLock:
             self._write_depth -= 1
             if not self._write_depth:
                 self._writer = None
+                self._admit = self._readers_waiting
                 self._cond.notify_all()
 
 
