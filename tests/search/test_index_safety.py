@@ -325,6 +325,10 @@ def test_empty_or_missing_files_are_named(tmp_path):
     with pytest.raises(IndexDamagedError, match="embeddings.npy") as err:
         MusicIndex.load(folder)
     assert err.value.path == folder / "embeddings.npy" and isinstance(err.value, ValueError)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(err.value))  # crosses process boundaries intact
+    assert again.path == err.value.path and str(again) == str(err.value)
     strip_checksums(folder)  # without checksums the empty file is still named
     with pytest.raises(IndexDamagedError, match=r"embeddings.npy: not a readable .npy array"):
         MusicIndex.load(folder)

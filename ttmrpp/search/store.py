@@ -58,7 +58,10 @@ class IndexDamagedError(ValueError):
 
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"{path}: {problem}; the index is damaged, rebuild it")
-        self.path = Path(path)
+        self.path, self.problem = Path(path), problem
+
+    def __reduce__(self):  # picklable (e.g. raised in a worker process)
+        return type(self), (self.path, self.problem)
 
 
 @dataclass
