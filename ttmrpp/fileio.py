@@ -1,4 +1,5 @@
-"""Crash-safe file writes: write to a temporary file beside the target, then rename."""
+"""Crash-safe file writes: write to a temporary file beside the target, fsync it, rename it
+into place, fsync the folder (so the rename itself survives a power cut)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` and move the result onto `path` only when it succeeded.
 
-    A crash or Ctrl-C part-way leaves the previous file untouched.
+    A crash or Ctrl-C part-way leaves the previous file untouched. The new file is fsynced
+    before the rename and its folder after it, so once this returns the file survives a power
+    cut.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,10 +27,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         write(tmp_path)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp_path, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        fsync_file(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
 
 
@@ -35,7 +40,8 @@ def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     """Call `write(tmp_dir)` and swap the folder in for `path` only when it succeeded.
 
     The previous folder is renamed to `.{name}.old` while the new one is renamed into place,
-    then deleted; a crash part-way leaves either it or the new folder whole.
+    then deleted; a crash part-way leaves either it or the new folder whole. Every file and
+    folder written is fsynced before the renames, and the parent folder after them.
     """
     import shutil
 
@@ -44,6 +50,7 @@ def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         write(tmp)
+        fsync_tree(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -51,8 +58,41 @@ def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> 
     if path.exists():
         os.replace(path, old)
     os.replace(tmp, path)
+    fsync_dir(path.parent)
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush a file's data and metadata to the disk."""
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows needs write
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it) to the disk.
+
+    A no-op on Windows, where a folder cannot be opened to fsync it."""
+    if os.name == "nt":  # pragma: no cover - not on POSIX
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | os.PathLike) -> None:
+    """fsync every file under `root`, then every folder, deepest first, `root` last."""
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                fsync_file(p)
+        fsync_dir(dirpath)
 
 
 def _umask() -> int:

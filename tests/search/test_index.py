@@ -129,25 +129,25 @@ def test_crash_mid_save_leaves_previous_index(model, music_dir, tmp_path, monkey
     loaded = MusicIndex.load(out)
     assert sorted(t["path"] for t in loaded.tracks) == old_paths
     assert len(loaded.search_vector(loaded.embeddings[0], k=10)) == 6
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # nothing left beside the index but its lock file
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".idx.lock"]
 
-    # a crash between the two renames (old folder moved aside, new not yet in place)
-    import ttmrpp.search.index as index_module
-
+    # the second rename fails (old folder moved aside, new not yet in place): the old one
+    # goes back (a real crash at that point: tests/search/test_index_safety.py)
     real_replace, calls = os.replace, []
 
-    def dies_on_second(src, dst):
+    def fails_on_second(src, dst):
         calls.append(dst)
         if len(calls) == 2:
-            raise OSError("power cut")
+            raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(index_module.os, "replace", dies_on_second)
-    with pytest.raises(OSError, match="power cut"):
+    monkeypatch.setattr(os, "replace", fails_on_second)
+    with pytest.raises(OSError, match="disk full"):
         index.save(out)
     monkeypatch.undo()
-    assert not out.exists()
-    assert sorted(t["path"] for t in MusicIndex.load(out).tracks) == old_paths  # recovered
+    assert sorted(t["path"] for t in MusicIndex.load(out).tracks) == old_paths
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".idx.lock"]
     index.save(out)
     assert len(MusicIndex.load(out)) == 7
 

@@ -76,13 +76,21 @@ def place_by_neighbours(scores: np.ndarray, neighbour_coords: np.ndarray) -> np.
     return (w[:, None] * neighbour_coords).sum(0) / w.sum()
 
 
-def place(index, atlas: Atlas, vectors: np.ndarray, k: int = PLACE_NEIGHBOURS) -> np.ndarray:
+def place(
+    index,
+    atlas: Atlas,
+    vectors: np.ndarray,
+    k: int = PLACE_NEIGHBOURS,
+    on_map: np.ndarray | None = None,
+) -> np.ndarray:
     """Map positions [q, 2] for query embeddings [q, dim] (or one [dim]), from their nearest
-    tracks among those on the map (exact search)."""
+    tracks among those on the map (exact search). `on_map`: the embeddings of `atlas.paths`
+    when the caller has them (default: looked up in `index`)."""
     from ttmrpp.search.backends.hnsw import exact_topk
 
     vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-    on_map = index.vectors_for(atlas.paths)  # [n, dim]
+    if on_map is None:
+        on_map = index.vectors_for(atlas.paths)  # [n, dim]
     out = np.zeros((len(vectors), 2), dtype=np.float32)
     for start in range(0, len(vectors), 256):
         ids, scores = exact_topk(on_map, vectors[start : start + 256], k)
@@ -96,9 +104,9 @@ def get_atlas(index, folder: str | os.PathLike | None = None, refit: bool = Fals
     matches, updated by placing new tracks when few changed, else fitted anew and cached."""
     folder = Path(folder) if folder is not None else getattr(index, "folder", None)
     cached = None if refit or folder is None else load_atlas(folder / ATLAS_NAME)
-    tracks, vectors = index.tracks, index.embeddings
+    tracks, vectors, version = index.tracks_and_embeddings()  # one consistent view
     paths = [t["path"] for t in tracks]
-    if cached is not None and cached.version == index.version and cached.paths == paths:
+    if cached is not None and cached.version == version and cached.paths == paths:
         return cached
     atlas = None
     if cached is not None:
@@ -111,11 +119,11 @@ def get_atlas(index, folder: str | os.PathLike | None = None, refit: bool = Fals
             coords[known] = np.stack([old[p] for p, kn in zip(paths, known) if kn])
             base = Atlas([p for p, kn in zip(paths, known) if kn], coords[known], -1, 0)
             if (~known).any():
-                coords[~known] = place(index, base, vectors[~known])
+                coords[~known] = place(index, base, vectors[~known], on_map=vectors[known])
             fitted = min(cached.fitted, int(known.sum()))
-            atlas = Atlas(paths, coords, index.version, fitted)
+            atlas = Atlas(paths, coords, version, fitted)
     if atlas is None:
-        atlas = Atlas(paths, fit_umap(vectors), index.version, len(paths))
+        atlas = Atlas(paths, fit_umap(vectors), version, len(paths))
     if folder is not None and Path(folder).is_dir():
         save_atlas(atlas, Path(folder) / ATLAS_NAME)
     return atlas

@@ -5,7 +5,7 @@
     index.save("my-index")                            # atomic: old folder intact until swap
     hits = MusicIndex.load("my-index").search(model, text="calm piano", k=10)
 
-The folder layout and the atomic save live in `ttmrpp.search.store`.
+The folder layout, the atomic save and the checks on load live in `ttmrpp.search.store`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ttmrpp.search.backends.hnsw import (
     HNSW_M,
     exact_topk,
 )
+from ttmrpp.search.locks import ReadWriteLock
 from ttmrpp.search.results import (
     EmptyQueryError,
     Hit,
@@ -32,7 +33,14 @@ from ttmrpp.search.results import (
     model_fingerprint,
 )
 from ttmrpp.search.sources import matches
-from ttmrpp.search.store import META_NAME, MODEL_DIR, IndexSnapshot, load_index, save_index
+from ttmrpp.search.store import (
+    META_NAME,
+    MODEL_DIR,
+    IndexDamagedError,
+    IndexSnapshot,
+    load_index,
+    save_index,
+)
 
 if TYPE_CHECKING:
     from ttmrpp.search.backends.sign_scan import SignScan
@@ -42,6 +50,7 @@ __all__ = [
     "MODEL_DIR",
     "EmptyQueryError",
     "Hit",
+    "IndexDamagedError",
     "ModelMismatchError",
     "MusicIndex",
     "UpdateReport",
@@ -54,9 +63,24 @@ FILTER_EXACT_LIMIT = 50_000  # a filter leaving at most this many tracks is sear
 class MusicIndex:
     """Track embeddings of one model with their metadata; exact, HNSW or scanned cosine search.
 
-    Thread safety: searches and changes to the index take one lock, so adding items never
-    runs alongside a query (hnswlib does not allow it); embedding new files happens outside
-    the lock, so searches keep working during a long update.
+    Thread safety: every public method may be called from any thread. The index holds one
+    readers-writer lock (`ttmrpp.search.locks.ReadWriteLock`, `_lock`):
+
+    - readers (`search`, `search_vector`, `tracks`, `embeddings`, `tracks_and_embeddings`,
+      `alive_rows`, `vectors_for`, `len`, `snapshot`, `save`) hold `_lock.read()` and run
+      side by side;
+    - writers (`add_embeddings`, `remove_paths`, and each step of `update` that changes the
+      index) hold `_lock.write()`: no reader runs while rows, the graph or the scan's codes
+      change, and a change is visible to every search that starts after it returns;
+    - `update` embeds audio with no lock held (searches go on during a long update) and takes
+      `_update_lock` so that two updates do not interleave;
+    - `save` holds the read lock while it writes (searches go on, changes wait) and the lock
+      file beside the folder (`ttmrpp.search.store`), so saves of one folder from several
+      threads or processes run one at a time.
+
+    What the readers return is the caller's own (arrays are copies, hits copy their records)
+    except `tracks`, whose records are shared: do not change them. Internal helpers (names
+    starting with `_`) expect the caller to hold the lock.
     """
 
     def __init__(self, fingerprint: str, dim: int = 128, model_spec: str | None = None) -> None:
@@ -81,7 +105,8 @@ class MusicIndex:
         self.method_timings: dict[str, float] | None = None  # the last auto choice, measured
         self._by_path: dict[str, int] = {}
         self._alive: np.ndarray | None = None
-        self._lock = threading.RLock()
+        self.repaired: list[str] = []  # files found damaged on load and rebuilt (e.g. hnsw.bin)
+        self._lock = ReadWriteLock()
         self._update_lock = threading.Lock()
         self._filter_cache: dict[Any, np.ndarray] = {}
         self._live_cache: tuple[Any, np.ndarray | None] = (None, None)
@@ -93,28 +118,41 @@ class MusicIndex:
         return cls(model_fingerprint(model), model.config.embed_dim, model_spec)
 
     def __len__(self) -> int:
-        return len(self._by_path)
+        with self._lock.read():
+            return len(self._by_path)
 
     @property
     def alive_rows(self) -> np.ndarray:
-        """Row numbers of the live tracks, ascending."""
-        if self._alive is None:
-            self._alive = np.sort(np.fromiter(self._by_path.values(), np.int64, len(self)))
-        return self._alive
+        """Row numbers of the live tracks, ascending (read-only)."""
+        with self._lock.read():
+            alive = self._alive
+            if alive is None:  # readers may race to fill the cache; they compute the same
+                alive = np.sort(np.fromiter(self._by_path.values(), np.int64, len(self._by_path)))
+                alive.flags.writeable = False
+                self._alive = alive
+            return alive
 
     @property
     def tracks(self) -> list[dict[str, Any]]:
-        """Records of the live tracks, in row order."""
-        return [self.records[r] for r in self.alive_rows]
+        """Records of the live tracks, in row order (shared with the index: do not change)."""
+        with self._lock.read():
+            return [self.records[r] for r in self.alive_rows]
 
     @property
     def embeddings(self) -> np.ndarray:
-        """[len, dim] embeddings of the live tracks, in the order of `tracks`."""
-        return self.vectors[self.alive_rows]
+        """[len, dim] embeddings of the live tracks, in the order of `tracks` (a copy)."""
+        with self._lock.read():
+            return self.vectors[self.alive_rows]
+
+    def tracks_and_embeddings(self) -> tuple[list[dict[str, Any]], np.ndarray, int]:
+        """(`tracks`, `embeddings`, `version`) read together, so that they match even while
+        another thread changes the index."""
+        with self._lock.read():
+            return self.tracks, self.embeddings, self.version
 
     def vectors_for(self, paths: list[str]) -> np.ndarray:
         """Embeddings [len(paths), dim] of tracks by path (KeyError for one not indexed)."""
-        with self._lock:
+        with self._lock.read():
             return self.vectors[[self._by_path[p] for p in paths]]
 
     @property
@@ -124,7 +162,10 @@ class MusicIndex:
     @property
     def search_method(self) -> str:
         """How queries are answered: "exact", "hnsw" or "scan"."""
-        return "hnsw" if self._hnsw is not None else "scan" if self._scan is not None else "exact"
+        with self._lock.read():
+            if self._hnsw is not None:
+                return "hnsw"
+            return "scan" if self._scan is not None else "exact"
 
     def check_model(self, model) -> None:
         """Raise `ModelMismatchError` unless `model` is the model this index was built with."""
@@ -169,7 +210,7 @@ class MusicIndex:
         paths = [r["path"] for r in records]
         if len(set(paths)) != len(paths):
             raise ValueError("records have repeated paths")
-        with self._lock:
+        with self._lock.write():
             self._remove([self._by_path[p] for p in paths if p in self._by_path])
             self._append([dict(r) for r in records], vectors)
             self._changed()
@@ -177,7 +218,7 @@ class MusicIndex:
 
     def remove_paths(self, paths: list[str]) -> int:
         """Drop tracks by path; returns how many were in the index."""
-        with self._lock:
+        with self._lock.write():
             rows = [self._by_path[p] for p in paths if p in self._by_path]
             self._remove(rows)
             if rows:
@@ -259,8 +300,8 @@ class MusicIndex:
         q = q / norm
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        with self._lock:
-            if not len(self):
+        with self._lock.read():
+            if not self._by_path:
                 return []
             rows = self._candidate_rows(filters, exclude)
             want = min(k, len(rows)) if rows is not None else min(k, len(self))
@@ -278,8 +319,7 @@ class MusicIndex:
                 rows = self.alive_rows if rows is None else rows
                 idx, scores = exact_topk(self.vectors[rows], q[None], want)
                 found, scores = rows[idx[0]], scores[0]
-            elif self._hnsw is not None:
-                self._hnsw.set_ef(max(self.ef or 0, want))
+            elif self._hnsw is not None:  # hnswlib searches with max(ef, k); ef is set on tuning
                 allowed = None if rows is None else self._live_mask(rows).__getitem__
                 labels, dists = self._hnsw.knn_query(q[None], k=want, filter=allowed)
                 found, scores = labels[0].astype(np.int64), 1.0 - dists[0]
@@ -347,18 +387,23 @@ class MusicIndex:
         """
         if model is not None:
             self.check_model(model)
-        with self._lock:
+        with self._lock.read():
             folder = save_index(self.snapshot(), folder, model)
             self.folder = folder
         return folder
 
     def snapshot(self) -> IndexSnapshot:
-        """The index as plain data (shares arrays with the index: hold `_lock` while used)."""
+        """The index as plain data (shares arrays with the index: hold `_lock.read()` while
+        it is used)."""
+        with self._lock.read():
+            return self._snapshot()
+
+    def _snapshot(self) -> IndexSnapshot:
         meta = {
             "model_fingerprint": self.fingerprint,
             "model_spec": self.model_spec,
             "dim": self.dim,
-            "tracks": len(self),
+            "tracks": len(self._by_path),
             "rows": len(self.records),
             "version": self.version,
             "source": self.source,
@@ -376,7 +421,17 @@ class MusicIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MusicIndex:
-        """Load an index folder written by `save`."""
+        """Load an index folder written by `save`, verifying each file against the checksums
+        in `index.json`.
+
+        A damaged `hnsw.bin` is not loaded: the graph is rebuilt from the embeddings (a
+        warning is logged and `index.repaired` lists the file; saving writes a sound one).
+
+        Raises:
+            FileNotFoundError: `folder` is not an index folder.
+            IndexDamagedError: `index.json`, `tracks.jsonl` or `embeddings.npy` is damaged
+                (the error's `path` names the file).
+        """
         folder = Path(folder).expanduser().resolve()
         index = cls.from_snapshot(load_index(folder))
         index.folder = folder
@@ -384,7 +439,8 @@ class MusicIndex:
 
     @classmethod
     def from_snapshot(cls, snap: IndexSnapshot) -> MusicIndex:
-        """An index over a snapshot's data (the scan's codes are rebuilt from the vectors)."""
+        """An index over a snapshot's data (the scan's codes are rebuilt from the vectors,
+        and the HNSW graph too when the snapshot has none)."""
         meta = snap.meta
         index = cls(meta["model_fingerprint"], meta["dim"], meta.get("model_spec"))
         index.records, index.vectors = snap.records, snap.vectors
@@ -396,10 +452,15 @@ class MusicIndex:
         index.calibrated_recall = meta.get("calibrated_recall")
         index.method = meta.get("method", "auto")
         index.method_timings = meta.get("method_timings")
+        index.repaired = list(snap.repaired)
         if snap.hnsw is not None:
             index._hnsw = snap.hnsw
             index.ef = int(meta["ef"])
             index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
+        elif meta.get("search") == "hnsw" and index._by_path:  # damaged or missing hnsw.bin
+            from ttmrpp.search.backends.choice import rebuild_hnsw
+
+            rebuild_hnsw(index)
         elif meta.get("search") == "scan":
             from ttmrpp.search.backends.sign_scan import SignScan
 

@@ -56,7 +56,7 @@ def audio_vector(index: MusicIndex, model, audio: str | os.PathLike | np.ndarray
 
     if isinstance(audio, str | os.PathLike):
         path = str(Path(audio).expanduser().resolve())
-        with index._lock:
+        with index._lock.read():
             row = index._by_path.get(path)
             rec = index.records[row] if row is not None else None
             st = os.stat(path) if os.path.exists(path) else None

@@ -39,17 +39,19 @@ def update_index(
     else:
         raise FileNotFoundError(f"{source}: no such folder or manifest")
 
-    with index._update_lock:
-        to_embed, keep, failures = _plan(index, incoming, source, report)
-        _apply_removals(index, keep, failures, source, report)
+    with index._update_lock:  # one update at a time
+        with index._lock.write():  # rows planned here are used before anyone renumbers them
+            to_embed, keep, failures = _plan(index, incoming, source, report)
+            _apply_removals(index, keep, failures, source, report)
         _embed_groups(index, model, to_embed, report, batch_size, progress, group_size, checkpoint)
-        with index._lock:
+        with index._lock.write():
             index._maintain(force_tune=bool(report.touched))
     return report
 
 
 def _plan(index: MusicIndex, incoming, source: Path, report: UpdateReport):
-    """Sort the source's tracks into unchanged (kept by row), known failures and to-embed."""
+    """Sort the source's tracks into unchanged (kept by row), known failures and to-embed
+    (under the index's write lock)."""
     to_embed, keep, failures, seen = [], {}, {}, set()
     for rec in incoming:
         path = rec["path"]
@@ -78,22 +80,22 @@ def _plan(index: MusicIndex, incoming, source: Path, report: UpdateReport):
 
 
 def _apply_removals(index: MusicIndex, keep, failures, source: Path, report: UpdateReport):
-    """Drop tracks the source no longer lists; refresh the kept ones' metadata."""
+    """Drop tracks the source no longer lists; refresh the kept ones' metadata (under the
+    index's write lock, in the same hold as `_plan`)."""
     changed = set(report.changed)
-    with index._lock:
-        gone = [p for p, row in index._by_path.items() if row not in keep and p not in changed]
-        report.removed = gone
-        index._remove([index._by_path[p] for p in gone])
-        for row, rec in keep.items():
-            merged = merge_metadata(index.records[row], rec)
-            if merged != index.records[row]:
-                index.records[row] = merged
-                report.metadata_updated += 1
-        report.unchanged = len(keep)
-        index.failures = failures
-        index.source = str(source.resolve())
-        if gone or report.metadata_updated:
-            index._changed()
+    gone = [p for p, row in index._by_path.items() if row not in keep and p not in changed]
+    report.removed = gone
+    index._remove([index._by_path[p] for p in gone])
+    for row, rec in keep.items():
+        merged = merge_metadata(index.records[row], rec)
+        if merged != index.records[row]:
+            index.records[row] = merged  # replaced, not changed: `tracks` shares records
+            report.metadata_updated += 1
+    report.unchanged = len(keep)
+    index.failures = failures
+    index.source = str(source.resolve())
+    if gone or report.metadata_updated:
+        index._changed()
 
 
 def _embed_groups(index, model, to_embed, report, batch_size, progress, group_size, checkpoint):
@@ -110,7 +112,7 @@ def _embed_groups(index, model, to_embed, report, batch_size, progress, group_si
         )
         reasons = dict(failed)
         ok = [enrich(r) for r in group if r["path"] not in reasons]
-        with index._lock:
+        with index._lock.write():
             index._remove([index._by_path[r["path"]] for r in group if r["path"] in index._by_path])
             index._append(ok, vecs.numpy().astype(np.float32))
             for rec in group:

@@ -94,6 +94,20 @@ def build(index: MusicIndex, want: str) -> None:
         index.calibrated_recall = recall[index.search_method]
 
 
+def rebuild_hnsw(index: MusicIndex) -> None:
+    """A new graph over the live rows (labelled by row) and a fresh calibration: what a
+    loaded index gets when its `hnsw.bin` was damaged."""
+    rows = index.alive_rows
+    index._hnsw = build_hnsw(
+        index.vectors[rows],
+        ids=rows,
+        m=index.hnsw_params["M"],
+        ef_construction=index.hnsw_params["ef_construction"],
+        capacity=len(index.records),
+    )
+    tune(index)
+
+
 def tune(index: MusicIndex) -> dict[str, float]:
     """Calibrate `ef` and/or the survivor count; returns each method's calibrated recall."""
     rows = index.alive_rows

@@ -132,8 +132,116 @@ def rss_mb() -> float:
 
 
 def load_hnsw(path: str | os.PathLike, dim: int, max_elements: int = 0):
+    """Load an hnswlib file. hnswlib trusts the file: damaged bytes can crash the process, so
+    only pass a file whose checksum was verified or that `hnsw_file_problem` accepted."""
     import hnswlib
 
     index = hnswlib.Index(space="cosine", dim=dim)
     index.load_index(str(Path(path)), max_elements=max_elements, allow_replace_deleted=True)
     return index
+
+
+# hnswlib's file header (hnswalg.h, saveIndex), little-endian, 96 bytes
+_HNSW_HEADER = np.dtype(
+    [
+        ("offset_level0", "<u8"),
+        ("max_elements", "<u8"),
+        ("count", "<u8"),
+        ("size_per_element", "<u8"),
+        ("label_offset", "<u8"),
+        ("offset_data", "<u8"),
+        ("max_level", "<i4"),
+        ("enterpoint", "<u4"),
+        ("max_m", "<u8"),
+        ("max_m0", "<u8"),
+        ("m", "<u8"),
+        ("mult", "<f8"),
+        ("ef_construction", "<u8"),
+    ]
+)
+
+
+def hnsw_file_problem(
+    path: str | os.PathLike,
+    dim: int,
+    records: list,
+    vectors: np.ndarray,
+    m: int | None = None,
+) -> str | None:
+    """Check an hnswlib cosine graph file (labels = rows of `records`) before hnswlib reads
+    it: what is wrong with it, or None. For files without a recorded checksum.
+
+    Everything hnswlib follows blindly is checked: the header against the layout `dim` and
+    `m` imply, every neighbour id and list length at every level (an id out of range or a
+    neighbour without that level sends a search outside the graph's memory), the entry
+    point, each element's label and deleted flag against `records`, and each live element's
+    stored vector against `vectors` (so a damaged vector cannot rank wrongly either).
+    """
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size < _HNSW_HEADER.itemsize:
+        return f"{raw.size} bytes, shorter than the header"
+    h = raw[: _HNSW_HEADER.itemsize].view(_HNSW_HEADER)[0]
+    n, gm, rows = int(h["count"]), int(h["m"]), len(records)
+    links0 = 4 + 8 * gm  # count + 2M neighbour ids at level 0
+    per_element = links0 + 4 * dim + 8  # links, vector, label
+    upper = 4 + 4 * gm  # count + M neighbour ids per upper level
+    expected = {
+        "offset_level0": 0,
+        "m": gm if m is None else m,
+        "max_m": gm,
+        "max_m0": 2 * gm,
+        "offset_data": links0,
+        "label_offset": links0 + 4 * dim,
+        "size_per_element": per_element,
+    }
+    wrong = [k for k, v in expected.items() if int(h[k]) != v]
+    if not 2 <= gm <= 4096 or wrong or n > rows:
+        return f"header does not match a {dim}-d graph of at most {rows} items ({wrong})"
+    if not abs(float(h["mult"]) * np.log(gm) - 1.0) < 1e-9 or int(h["ef_construction"]) > 1 << 20:
+        return "header holds impossible build parameters"
+    end0 = _HNSW_HEADER.itemsize + n * per_element
+    if raw.size < end0:
+        return f"{raw.size} bytes, too short for {n} items"
+    level0 = raw[_HNSW_HEADER.itemsize : end0].reshape(n, per_element)
+    head = np.ascontiguousarray(level0[:, :4]).view("<u4")[:, 0]
+    count, flags = head & 0xFFFF, (head >> 16) & 0xFF
+    ids = np.ascontiguousarray(level0[:, 4:links0]).view("<u4")
+    used = np.arange(2 * gm)[None, :] < count[:, None]
+    labels = np.ascontiguousarray(level0[:, links0 + 4 * dim :]).view("<u8")[:, 0]
+    stored = np.ascontiguousarray(level0[:, links0 : links0 + 4 * dim]).view("<f4")
+    if (count > 2 * gm).any() or (flags > 1).any() or (ids[used] >= n).any():
+        return "a level-0 neighbour list is out of range"
+    if (labels >= rows).any() or len(np.unique(labels)) != n:
+        return "labels are not distinct rows"
+    live = np.fromiter((r is not None for r in records), bool, rows)
+    kept = labels[flags == 0]
+    if not np.array_equal(np.sort(kept), np.flatnonzero(live)):
+        return "the graph's live items are not the index's live tracks"
+    diff = np.abs(stored[flags == 0] - vectors[kept])
+    if not (diff <= 1e-5).all():  # NaN fails too
+        return "a stored vector differs from embeddings.npy"
+    levels, lists, pos, buf = np.zeros(n, np.int64), {}, end0, memoryview(raw)
+    for i in range(n):  # variable-length upper-level lists, one after another
+        if pos + 4 > raw.size:
+            return "truncated upper levels"
+        size = int.from_bytes(buf[pos : pos + 4], "little")
+        pos += 4
+        if size:
+            if size % upper or pos + size > raw.size:
+                return f"item {i}: bad upper-level list size {size}"
+            levels[i] = size // upper
+            lists[i] = raw[pos : pos + size].reshape(-1, upper)
+            pos += size
+    if pos != raw.size:
+        return f"{raw.size - pos} unexpected bytes at the end"
+    top, entry = int(h["max_level"]), int(h["enterpoint"])
+    if n and (entry >= n or levels[entry] != top or levels.max() != top):
+        return "bad entry point or top level"
+    for i, block in lists.items():
+        cnt = np.ascontiguousarray(block[:, :4]).view("<u4")[:, 0] & 0xFFFF
+        nb = np.ascontiguousarray(block[:, 4:]).view("<u4")
+        use = np.arange(gm)[None, :] < cnt[:, None]
+        lvl = np.broadcast_to(np.arange(1, len(block) + 1)[:, None], nb.shape)
+        if (cnt > gm).any() or (nb[use] >= n).any() or (levels[nb[use]] < lvl[use]).any():
+            return f"item {i}: an upper-level neighbour list is out of range"
+    return None

@@ -1,0 +1,482 @@
+"""Hardening probes of the search index (`ttmrpp.search.index.MusicIndex`, its folder store).
+
+    python -m bench.hardening.index [--seconds 20] [--trials 100] [--savers 10]
+
+Prints one JSON object per probe:
+
+- `concurrency` (one per search method: exact, HNSW, scan): for `--seconds`, threads add
+  tracks (each searched for as soon as `add_embeddings` returns), remove tracks, search (with
+  and without filters), read `tracks`/`embeddings`/`alive_rows`/`vectors_for`/`len`, and
+  save. Counts exceptions, added tracks a search did not find, and whether the index ends
+  holding exactly the tracks added and not removed.
+- `damage` (one per index file, with checksums and as saved before checksums existed):
+  `--trials` copies of an HNSW index, each with one file truncated at a random length or one
+  random bit flipped (half each), each loaded in a forked child that then checks tracks,
+  embeddings and 20 searches against the undamaged index. Outcomes: crashes (a signal killed
+  the child), hangs, repaired (hnsw.bin rebuilt, results right), named errors (naming the
+  damaged file), errors naming another file or none, loaded with right results, altered
+  (embeddings changed, results right), silent wrong results.
+- `saves` (threads, processes, both at once): `--savers` savers, each with its own index,
+  save 3 times each into one folder at once. Counts failed saves, checks that the folder
+  ends holding one saver's whole index and nothing beside it but the lock file.
+
+Children are forked, so this needs a POSIX system. The damage probes run first, before any
+thread is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import select
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+import ttmrpp.search.backends.choice as choice
+from ttmrpp.search.backends.hnsw import exact_topk
+from ttmrpp.search.index import MusicIndex
+from ttmrpp.search.store import IndexDamagedError
+
+DIM = 128
+FILES = ("index.json", "tracks.jsonl", "embeddings.npy", "hnsw.bin")
+log = logging.getLogger("ttmrpp")
+
+
+def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def records(start: int, n: int, **fields) -> list[dict]:
+    return [
+        {"id": f"t{i}", "path": f"/virtual/{i}.wav", "size": 1, "mtime": 1, "genre": "ab"[i % 2]}
+        | fields
+        for i in range(start, start + n)
+    ]
+
+
+def make_index(n: int, method: str, seed: int = 0, **fields) -> MusicIndex:
+    """An index of `n` random tracks searched by `method` (the limits lowered so that a few
+    thousand tracks get the graph or the scan)."""
+    choice.EXACT_LIMIT = 1000 if method != "exact" else 8192
+    index = MusicIndex("fingerprint", DIM)
+    index.method = method if method != "exact" else "auto"
+    index.add_embeddings(records(0, n, **fields), unit_vectors(n, seed))
+    assert index.search_method == method, (index.search_method, method)
+    return index
+
+
+# -- concurrency ------------------------------------------------------------------------------
+def concurrency_probe(method: str, seconds: float, folder: Path) -> dict:
+    start_n = 2000 if method == "exact" else 3000
+    index = make_index(start_n, method)
+    pinned = [f"/virtual/{i}.wav" for i in range(100)]
+    removable = [f"/virtual/{i}.wav" for i in range(100, start_n)]
+    live = set(pinned) | set(removable)
+    book = threading.Lock()
+    errors: list[str] = []
+    counts = Counter()
+    not_found: list[str] = []
+    latencies: list[float] = []
+    stop = threading.Event()
+    ids = iter(range(10**6, 10**9))
+    ids_lock = threading.Lock()
+
+    def loop(fn):
+        def run():
+            while not stop.is_set():
+                try:
+                    fn()
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    errors.append(f"{fn.__name__}: {type(exc).__name__}: {exc}")
+                    time.sleep(0.001)
+
+        return threading.Thread(target=run, name=fn.__name__)
+
+    rng = random.Random(0)
+
+    def add():
+        with ids_lock:
+            first = next(ids)
+            n = rng.randint(1, 4)
+            for _ in range(n - 1):
+                next(ids)
+        recs, vecs = records(first, n), unit_vectors(n, first)
+        index.add_embeddings(recs, vecs)
+        for rec, vec in zip(recs, vecs):
+            if rec["path"] not in [h.track["path"] for h in index.search_vector(vec, k=10)]:
+                not_found.append(rec["path"])
+        with book:
+            live.update(r["path"] for r in recs)
+            removable.extend(r["path"] for r in recs)
+        counts["added"] += n
+
+    def remove():
+        with book:
+            if len(removable) < start_n // 2:
+                return
+            picked = [removable.pop(rng.randrange(len(removable))) for _ in range(3)]
+        counts["removed"] += index.remove_paths(picked + ["/virtual/never.wav"])
+        with book:
+            live.difference_update(picked)
+        time.sleep(0.002)
+
+    qrng = np.random.default_rng(1)
+
+    def search():
+        q = unit_vectors(1, int(qrng.integers(1 << 30)))[0]
+        t0 = time.perf_counter()
+        hits = index.search_vector(q, k=10)
+        latencies.append(time.perf_counter() - t0)
+        if [h.rank for h in hits] != list(range(1, 11)):
+            raise AssertionError(f"ranks {[h.rank for h in hits]}")
+        filtered = index.search_vector(q, k=5, filters={"genre": "a"}, exclude={pinned[0]})
+        if {h.track["genre"] for h in filtered} != {"a"}:
+            raise AssertionError("a filtered search returned other tracks")
+        tracks, emb, _ = index.tracks_and_embeddings()
+        if len(tracks) != len(emb):
+            raise AssertionError("tracks and embeddings differ in length")
+        rows = index.alive_rows
+        if not (np.diff(rows) > 0).all() or len(index) < len(pinned):
+            raise AssertionError("alive_rows not ascending")
+        index.vectors_for(pinned)
+        counts["searches"] += 1
+
+    def save():
+        index.save(folder)
+        counts["saves"] += 1
+        time.sleep(0.2)
+
+    threads = [loop(f) for f in (add, add, remove, search, search, search, search, save)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    final = {t["path"] for t in index.tracks}
+    saved = MusicIndex.load(folder)
+    lat = np.array(latencies) * 1e3
+    return {
+        "probe": "concurrency",
+        "method": method,
+        "seconds": round(elapsed, 1),
+        "threads": "2 adders, 1 remover, 4 searchers, 1 saver",
+        "tracks_at_start": start_n,
+        "tracks_at_end": len(index),
+        "added": counts["added"],
+        "removed": counts["removed"],
+        "searches": counts["searches"],
+        "saves": counts["saves"],
+        "exceptions": len(errors),
+        "exception_samples": sorted(set(errors))[:5],
+        "added_not_findable": len(not_found),
+        "final_tracks_as_expected": final == live,
+        "last_save_loads": len(saved) == len(saved.tracks) and set(pinned) <= saved_paths(saved),
+        "search_p50_ms": round(float(np.percentile(lat, 50)), 3) if len(lat) else None,
+        "search_p99_ms": round(float(np.percentile(lat, 99)), 3) if len(lat) else None,
+        "search_max_ms": round(float(lat.max()), 1) if len(lat) else None,
+    }
+
+
+def saved_paths(index: MusicIndex) -> set[str]:
+    return {t["path"] for t in index.tracks}
+
+
+# -- damage -----------------------------------------------------------------------------------
+def damage(path: Path, spec: dict) -> None:
+    data = bytearray(path.read_bytes())
+    if "truncate" in spec:
+        data = data[: spec["truncate"]]
+    else:
+        data[spec["offset"]] ^= spec["xor"]
+    path.write_bytes(bytes(data))
+
+
+def strip_checksums(folder: Path) -> None:
+    meta = json.loads((folder / "index.json").read_text())
+    meta.pop("files", None)
+    meta.pop("meta_sha256", None)
+    (folder / "index.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def in_child(fn, timeout: float) -> dict:
+    """fn() -> dict in a forked child: its result, or {"outcome": "crash"/"hang"}."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(r)
+        try:
+            result = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            result = {"outcome": "unnamed", "detail": f"{type(exc).__name__}: {exc}"}
+        os.write(w, json.dumps(result).encode())
+        os._exit(0)
+    os.close(w)
+    chunks, deadline = [], time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(r)
+            return {"outcome": "hang"}
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return {"outcome": "crash", "detail": signal.Signals(os.WTERMSIG(status)).name}
+    if not chunks:
+        return {"outcome": "crash", "detail": f"exit {os.waitstatus_to_exitcode(status)}"}
+    return json.loads(b"".join(chunks))
+
+
+def load_and_check(folder: Path, expected) -> dict:
+    """Load a damaged copy and classify what happened (runs in the child)."""
+    warned = []
+
+    class Record(logging.Handler):
+        def emit(self, record):
+            warned.append(record.getMessage())
+
+    log.addHandler(Record(logging.WARNING))
+    log.propagate = False
+    try:
+        index = MusicIndex.load(folder)
+    except IndexDamagedError as exc:
+        return {"outcome": "named", "named": exc.path.name}
+    except (ValueError, OSError) as exc:
+        named = [n for n in FILES if n in str(exc)]
+        return {"outcome": "named" if named else "unnamed", "named": ",".join(named),
+                "detail": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+    problem, drift = check(index, expected)
+    outcome = "wrong" if problem else "altered" if drift else "repaired" if index.repaired else "ok"
+    return {"outcome": outcome, "detail": problem, "warned": bool(warned)}
+
+
+def check(index: MusicIndex, expected) -> tuple[str | None, float]:
+    """(what is wrong with the results, or None; the largest change of an embedding)."""
+    tracks, emb, queries, truth = expected
+    if index.tracks != tracks:
+        return "tracks differ", 0.0
+    got = index.embeddings
+    if got.shape != emb.shape:
+        return f"embeddings {got.shape}", float("inf")
+    drift = float(np.abs(got - emb).max())
+    vec = {t["path"]: v for t, v in zip(tracks, emb)}
+    recall = []
+    for q, true in zip(queries, truth):
+        hits = index.search_vector(q, k=10)
+        if any(abs(h.score - float(vec[h.track["path"]] @ q)) > 1e-3 for h in hits):
+            return "a score is not the true cosine", drift
+        scores = [h.score for h in hits]
+        if scores != sorted(scores, reverse=True) or len(hits) != 10:
+            return "hits out of order or missing", drift
+        recall.append(len(true & {h.track["path"] for h in hits}) / 10)
+    if np.mean(recall) < 0.9:
+        return f"recall@10 {np.mean(recall):.3f}", drift
+    return None, drift
+
+
+def damage_probes(trials: int, scratch: Path) -> list[dict]:
+    pristine = scratch / "pristine"
+    index = make_index(2000, "hnsw")
+    index.remove_paths([f"/virtual/{i}.wav" for i in range(0, 2000, 23)])  # deleted rows too
+    index.save(pristine)
+    legacy = scratch / "legacy"
+    shutil.copytree(pristine, legacy)
+    strip_checksums(legacy)
+    tracks, emb = index.tracks, index.embeddings
+    queries = unit_vectors(20, 99)
+    truth = [{tracks[i]["path"] for i in row} for row in exact_topk(emb, queries, 10)[0]]
+    expected = (tracks, emb, queries, truth)
+    rows = []
+    for source, checksums in ((pristine, True), (legacy, False)):
+        for name in FILES:
+            rng = random.Random(f"{name}{checksums}")
+            size = (source / name).stat().st_size
+            outcomes, named_as, warned, details = Counter(), Counter(), 0, Counter()
+            t0 = time.perf_counter()
+            for t in range(trials):
+                spec = (
+                    {"truncate": rng.randrange(size)}
+                    if t % 2 == 0
+                    else {"offset": rng.randrange(size), "xor": 1 << rng.randrange(8)}
+                )
+                copy = scratch / "trial"
+                shutil.copytree(source, copy)
+                damage(copy / name, spec)
+                result = in_child(lambda c=copy: load_and_check(c, expected), timeout=300)
+                shutil.rmtree(copy)
+                outcomes[result["outcome"]] += 1
+                if result["outcome"] == "named":
+                    named_as[result["named"]] += 1
+                if result["outcome"] in ("wrong", "unnamed", "crash", "hang"):
+                    details[str(result.get("detail"))[:120]] += 1
+                warned += bool(result.get("warned"))
+            rows.append(
+                {
+                    "probe": "damage",
+                    "file": name,
+                    "checksums": checksums,
+                    "trials": trials,
+                    "truncations": (trials + 1) // 2,
+                    "bit_flips": trials // 2,
+                    "crashes": outcomes["crash"],
+                    "hangs": outcomes["hang"],
+                    "repaired": outcomes["repaired"],
+                    "repairs_warned": warned,
+                    "named_errors": named_as[name],
+                    "errors_naming_another_file": outcomes["named"] - named_as[name],
+                    "errors_naming_no_file": outcomes["unnamed"],
+                    "loaded_right_results": outcomes["ok"],
+                    "loaded_altered_embeddings_right_results": outcomes["altered"],
+                    "silent_wrong_results": outcomes["wrong"],
+                    "problem_samples": dict(details.most_common(3)),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+            )
+    return rows
+
+
+# -- saves ------------------------------------------------------------------------------------
+def saves_probe(mode: str, indexes: list[MusicIndex], folder: Path, rounds: int = 3) -> dict:
+    """Savers (threads, forked processes, or half each) save their index `rounds` times
+    into one folder at once."""
+    shutil.rmtree(folder, ignore_errors=True)
+    n = len(indexes)
+    as_process = [mode == "processes" or (mode == "both" and i % 2) for i in range(n)]
+    errors: list[str] = []
+    durations: list[float] = []
+
+    def save_rounds(ix: MusicIndex) -> list[float]:
+        took = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            ix.save(folder)
+            took.append(time.perf_counter() - t0)
+        return took
+
+    t0 = time.perf_counter()
+    children = []
+    for ix, proc in zip(indexes, as_process):  # fork first, before any thread starts
+        if proc:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                try:
+                    out = {"took": save_rounds(ix)}
+                except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                    out = {"error": f"{type(exc).__name__}: {exc}"}
+                os.write(w, json.dumps(out).encode())
+                os._exit(0)
+            os.close(w)
+            children.append((pid, r))
+
+    def thread_saver(ix):
+        try:
+            durations.extend(save_rounds(ix))
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [
+        threading.Thread(target=thread_saver, args=(ix,))
+        for ix, proc in zip(indexes, as_process)
+        if not proc
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for pid, r in children:
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+        if not data:
+            errors.append(f"process died (status {status})")
+            continue
+        out = json.loads(data)
+        if "error" in out:
+            errors.append(out["error"])
+        else:
+            durations.extend(out["took"])
+    elapsed = time.perf_counter() - t0
+    valid, owner = False, None
+    try:
+        loaded = MusicIndex.load(folder)
+        owners = {t["saver"] for t in loaded.tracks}
+        if len(owners) == 1:
+            owner = owners.pop()
+            valid = len(loaded) == len(indexes[owner]) and not loaded.repaired
+    except Exception as exc:  # noqa: BLE001 - reported
+        errors.append(f"final load: {type(exc).__name__}: {exc}")
+    beside = sorted(
+        p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")
+    )
+    return {
+        "probe": "saves",
+        "mode": mode,
+        "savers": n,
+        "processes": sum(as_process),
+        "threads": n - sum(as_process),
+        "rounds_each": rounds,
+        "saves_succeeded": len(durations),
+        "saves_failed": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "final_index_whole": valid,
+        "final_index_from_saver": owner,
+        "left_beside_folder": beside,
+        "tmp_or_old_leftovers": [b for b in beside if ".tmp-" in b or ".old-" in b],
+        "seconds": round(elapsed, 1),
+        "longest_save_s": round(max(durations), 2) if durations else None,
+        "median_save_s": round(float(np.median(durations)), 2) if durations else None,
+    }
+
+
+# -- all --------------------------------------------------------------------------------------
+def probes(seconds: float = 20.0, trials: int = 100, savers: int = 10) -> list[dict]:
+    """All probes at full size, one JSON-able row each (damage first: it forks)."""
+    rows: list[dict] = []
+    limit = choice.EXACT_LIMIT
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = Path(tmp)
+            rows += damage_probes(trials, scratch)
+            indexes = [make_index(1200 + i, "hnsw", seed=i, saver=i) for i in range(savers)]
+            for mode in ("threads", "processes", "both"):
+                rows.append(saves_probe(mode, indexes, scratch / "shared" / "idx"))
+            for method in ("exact", "hnsw", "scan"):
+                rows.append(concurrency_probe(method, seconds, scratch / f"live-{method}"))
+    finally:
+        choice.EXACT_LIMIT = limit
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of each concurrency run")
+    ap.add_argument("--trials", type=int, default=100, help="damaged copies per file")
+    ap.add_argument("--savers", type=int, default=10, help="concurrent savers")
+    args = ap.parse_args(argv)
+    for row in probes(args.seconds, args.trials, args.savers):
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
