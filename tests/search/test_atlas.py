@@ -138,3 +138,11 @@ def test_figure_has_points_hover_and_query_marker(fitted, tmp_path):
     assert "smooth jazz" in html and "Artist 0" in html
     assert re.findall(r"<script[^>]*\bsrc=", html) == []  # no CDN: plotly.js is inline
     assert len(html) > 1_000_000
+
+
+def test_a_damaged_atlas_cache_is_recomputed(tmp_path):
+    from ttmrpp.search.atlas import load_atlas
+
+    for damage in (b"", b"PK\x03\x04 not really a zip", b"\x93NUMPY garbage"):
+        (tmp_path / "atlas.npz").write_bytes(damage)
+        assert load_atlas(tmp_path / "atlas.npz") is None

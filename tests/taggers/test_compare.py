@@ -66,3 +66,15 @@ def test_report_without_failures_says_none_and_without_runs_refuses(tmp_path):
     assert "<ul><li>none</li></ul>" in text and "<h1>Tagger comparison</h1>" in text
     with pytest.raises(ValueError, match="no tagger results"):
         write_report([], tmp_path / "empty.html")
+
+
+def test_agreement_of_runs_with_empty_top_k_lists():
+    from ttmrpp.taggers.compare import jaccard_matrix
+
+    runs = [
+        _run("fcn", "jamendo", {"a.wav": [], "b.wav": [("rock", 0.9)]}),
+        _run("musicnn", "jamendo", {"a.wav": [], "b.wav": [("rock", 0.8), ("pop", 0.2)]}),
+    ]
+    _, agree, shared = jaccard_matrix(runs)
+    assert shared[0, 1] == 2
+    assert agree[0, 1] == pytest.approx((1.0 + 0.5) / 2)  # empty vs empty agrees fully

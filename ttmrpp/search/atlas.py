@@ -16,6 +16,7 @@ update are placed the same way until they make up `REFIT_FRACTION` of the collec
 from __future__ import annotations
 
 import os
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,7 @@ def load_atlas(path: Path) -> Atlas | None:
             return Atlas(
                 [str(p) for p in z["paths"]], z["coords"], int(z["version"]), int(z["fitted"])
             )
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None  # a damaged cache is recomputed
 
 

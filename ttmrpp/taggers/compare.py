@@ -20,6 +20,11 @@ def _topk_sets(run: dict) -> dict[str, set[str]]:
     return {r["file"]: {t["tag"] for t in r["tags"]} for r in run["results"]}
 
 
+def _jaccard(a: set, b: set) -> float:
+    """|a ∩ b| / |a ∪ b|; two empty top-K lists agree completely."""
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
 def jaccard_matrix(runs: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Mean top-K Jaccard agreement between every pair of runs over the files both tagged.
 
@@ -36,11 +41,7 @@ def jaccard_matrix(runs: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]
         files = sets[i].keys() & sets[j].keys()
         shared[i, j] = len(files)
         if files:
-            agree[i, j] = float(
-                np.mean(
-                    [len(sets[i][f] & sets[j][f]) / len(sets[i][f] | sets[j][f]) for f in files]
-                )
-            )
+            agree[i, j] = float(np.mean([_jaccard(sets[i][f], sets[j][f]) for f in files]))
     return labels, agree, shared
 
 
