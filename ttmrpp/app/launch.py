@@ -14,12 +14,16 @@ import functools
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# FALLBACK_SEED, build_catalog_into and load_retrieval_model stay importable from here.
+from ttmrpp.app.demo_cache import FALLBACK_SEED as FALLBACK_SEED
+from ttmrpp.app.demo_cache import build_catalog_into as build_catalog_into
+from ttmrpp.app.demo_cache import build_demo_index, fit_atlas, load_cached_index
+from ttmrpp.app.demo_cache import load_retrieval_model as load_retrieval_model
 from ttmrpp.app.services.common import Limits, Progress, Services
 from ttmrpp.assets import cache_dir, has_shipped_model
 from ttmrpp.model.factory import DEFAULT
@@ -34,7 +38,6 @@ UNTRAINED_NOTE = (
 )
 DEFAULT_TRACKS = 160  # demo catalog size: renders, embeds and maps in ~3 minutes on 2 cores
 DEFAULT_SECONDS = 20.0  # music per demo track
-FALLBACK_SEED = 0  # seeds the random audio tower of the fallback model
 
 
 def default_model_spec() -> tuple[str, str]:
@@ -98,24 +101,8 @@ def shared_uploads(flag: bool | None = None) -> bool:
     return os.environ.get(SHARED_UPLOADS_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def load_retrieval_model(spec: str):
-    """`ttmrpp.load_model(spec)`; an architecture name is seeded with `FALLBACK_SEED`."""
-    from ttmrpp.model.factory import load_model
-
-    return load_model(spec, seed=FALLBACK_SEED)
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", Path(text).name or text).strip("-").lower()
-
-
-def build_catalog_into(folder: Path, tracks: int, seconds: float, progress: bool = True) -> Path:
-    """Render the demo catalog (no benchmark split) into `folder`; returns its manifest."""
-    from ttmrpp.world.catalog import CatalogConfig, build_catalog
-
-    cfg = CatalogConfig(tracks=tracks, benchmark_tracks=0, seconds=seconds)
-    # Built by another version of the music world: it is our cache, so it is rebuilt.
-    return build_catalog(folder, cfg, workers=0, progress=progress, replace_other=True)
 
 
 def cached_index_dir(
@@ -160,53 +147,24 @@ def prepare(
         roots: folders visitors may index (default `allowed_roots()`: the environment).
         shared: uploads join the shared collection (default `shared_uploads()`).
     """
-    from ttmrpp.model.factory import is_architecture, spec_for_index
-    from ttmrpp.search.index import ModelMismatchError, MusicIndex
-
     cache = Path(cache) if cache is not None else cache_dir()
     note = ""
     if model_spec is None:
         model_spec, note = default_model_spec()
     tracks = demo_tracks() if tracks is None else tracks
     report = progress or (lambda done, total, what: None)
-    catalog = cache / f"catalog-{tracks}x{seconds:g}s"
     index_dir = cached_index_dir(cache, model_spec, tracks, seconds)
     t0 = time.perf_counter()
 
     roots = allowed_roots() if roots is None else resolve_roots(roots)
-    index = model = None
-    if (index_dir / "index.json").is_file():
-        report(0, 4, "loading the index from the cache")
-        try:
-            index = MusicIndex.load(index_dir)
-            saved_model = index_dir / "model"
-            model = load_retrieval_model(str(saved_model) if saved_model.is_dir() else model_spec)
-            index.check_model(model)
-        except ModelMismatchError as exc:
-            log.warning("cached index %s is for another model (%s); rebuilding it", index_dir, exc)
-            index = model = None
-        except Exception:  # broad on purpose: any damage to our own cache means rebuild
-            log.warning("cached index %s is damaged; rebuilding it", index_dir, exc_info=True)
-            note = f"{note} {DAMAGED_NOTE}".strip()
-            index = model = None
-        if index is None:
-            shutil.rmtree(index_dir, ignore_errors=True)  # no stale file outlives the rebuild
-    elif index_dir.exists():
-        log.warning("cached index %s has no index.json; rebuilding it", index_dir)
+    index, model, damaged = load_cached_index(index_dir, model_spec, report)
+    if damaged:
         note = f"{note} {DAMAGED_NOTE}".strip()
-        shutil.rmtree(index_dir, ignore_errors=True)
     if index is None:
-        report(0, 4, f"rendering the demo catalog ({tracks} tracks)")
-        manifest = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
-        report(1, 4, "loading the retrieval model")
-        model = load_retrieval_model(model_spec)
-        report(2, 4, f"embedding {tracks} tracks")
-        index = MusicIndex.create(model, spec_for_index(model_spec))
-        result = index.update(model, manifest, progress=tqdm_bars)
-        if result.failures:
-            log.warning("demo catalog: %d tracks failed to embed", len(result.failures))
-        # An architecture name has random audio weights: keep them with the index.
-        index.save(index_dir, model=model if is_architecture(model_spec) else None)
+        catalog = cache / f"catalog-{tracks}x{seconds:g}s"
+        index, model = build_demo_index(
+            catalog, index_dir, model_spec, tracks, seconds, report, tqdm_bars
+        )
     services = Services(
         model=model,
         index=index,
@@ -219,19 +177,7 @@ def prepare(
         shared_uploads=shared_uploads(shared),
     )
     report(3, 4, "computing the atlas")
-    try:
-        from ttmrpp.app.services.atlas import atlas_points
-    except ImportError as exc:  # the atlas module is optional for search
-        log.warning("atlas unavailable: %s", exc)
-    else:
-        try:
-            atlas_points(services, progress=tqdm_bars)
-        except Exception:  # a damaged cached map: fitted again
-            log.warning("cached atlas of %s is damaged; fitting it again", index_dir, exc_info=True)
-            from ttmrpp.search.atlas import ATLAS_NAME
-
-            (index_dir / ATLAS_NAME).unlink(missing_ok=True)
-            atlas_points(services, progress=tqdm_bars)
+    fit_atlas(services, tqdm_bars)
     report(4, 4, f"ready in {time.perf_counter() - t0:.0f} s")
     return services
 

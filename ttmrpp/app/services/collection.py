@@ -8,13 +8,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ttmrpp.app.services.atlas import tag_categories
 from ttmrpp.app.services.common import (
     INDEX_BATCH_FILES,
+    Limits,
     Progress,
     QueryError,
     Services,
@@ -25,7 +26,7 @@ from ttmrpp.app.services.common import (
     short_reason,
     shorten,
 )
-from ttmrpp.app.services.uploads import VisitorUploads
+from ttmrpp.app.services.uploads import UploadStore, VisitorUploads
 from ttmrpp.model.audio import AUDIO_EXTENSIONS
 from ttmrpp.search.sources import as_list
 
@@ -93,6 +94,16 @@ class IndexReport:
         return text
 
 
+class _Upload(NamedTuple):
+    """An uploaded file stored and admitted for embedding."""
+
+    name: str  # the file's own name
+    stored: str  # where the store keeps it
+    seconds: float  # duration from the header
+    size: int  # bytes
+    new: bool  # the store had no copy of it before
+
+
 def index_uploaded_files(
     services: Services,
     paths: Sequence[str | os.PathLike] | None,
@@ -111,8 +122,34 @@ def index_uploaded_files(
         QueryError: no files, or too many in one request.
         ValueError: uploads are private but no `session` was given.
     """
-    from ttmrpp.app.services.uploads import sha256_file, upload_store
+    from ttmrpp.app.services.uploads import upload_store
 
+    files = _upload_request(services, paths, session)
+    store = upload_store(services)
+    t0 = time.perf_counter()
+    accepted, failed, skipped = _store_uploads(services, store, files, session)
+    items = [(u.name, u.stored, {"duration": round(u.seconds, 3)}) for u in accepted]
+    # The header said each file is short enough; the decoder holds it to that while decoding.
+    max_seconds = services.limits.upload_seconds + 1.0
+    added, fails, records, vectors = _embed(services, items, progress, max_seconds)
+    failed += fails
+    _settle_uploads(accepted, {r["path"] for r in records}, store, session)
+    if records:
+        _add_uploads(services, session, records, vectors)
+    if progress:
+        progress(len(items), len(items), "done")
+    yours = None if services.shared_uploads else len(session)
+    seconds = time.perf_counter() - t0
+    return IndexReport(added, failed, skipped, 0, len(services.index), seconds, yours)
+
+
+def _upload_request(
+    services: Services,
+    paths: Sequence[str | os.PathLike] | None,
+    session: VisitorUploads | None,
+) -> list[Path]:
+    """The request's files, after the checks that refuse the whole request: a session where
+    uploads are private, at least one file, at most `limits.upload_files`."""
     limits = services.limits
     if session is None and not services.shared_uploads:
         raise ValueError("uploads are private to a session here: pass the visitor's session")
@@ -123,78 +160,97 @@ def index_uploaded_files(
         raise QueryError(
             f"{len(files)} files in one upload; at most {limits.upload_files} at a time."
         )
-    store = upload_store(services)
-    t0 = time.perf_counter()
+    return files
+
+
+def _store_uploads(
+    services: Services, store: UploadStore, files: list[Path], session: VisitorUploads | None
+) -> tuple[list[_Upload], list[tuple[str, str]], int]:
+    """Check each file against the limits and store it by content hash.
+
+    Returns (files new to the target collection, (name, reason) refused, files skipped as
+    already there); the session holds every file stored for it, skipped ones included."""
+    from ttmrpp.app.services.uploads import sha256_file
+
+    limits = services.limits
     failed: list[tuple[str, str]] = []
-    accepted: list[tuple[str, str, float, int, bool]] = []  # (name, stored, seconds, bytes, new)
+    accepted: list[_Upload] = []
     skipped = 0
     target = services.index if services.shared_uploads else session.index
     known = {t["path"] for t in target.tracks}
     used = (session.files, session.seconds, session.bytes) if session else (0, 0.0, 0)
-    files_used, seconds_used, bytes_used = used
     for p in files:
         name = shorten(p.name, 80)
         try:
-            size = file_size(p, limits.file_bytes)
-            if p.suffix.lower() not in AUDIO_EXTENSIONS:
-                raise QueryError(f"not an audio file ({p.suffix.lower() or 'no extension'})")
-            seconds = audio_duration(p)
-            if seconds is None:
-                raise QueryError("not an audio file we can read")
-            if seconds > limits.upload_seconds:
-                raise QueryError(
-                    f"{seconds / 60:.1f} minutes long; uploads can be at most "
-                    f"{limits.upload_seconds / 60:.0f} minutes"
-                )
-            if files_used + 1 > limits.session_files:
-                raise QueryError(f"over this visit's limit of {limits.session_files} files")
-            if seconds_used + seconds > limits.session_seconds:
-                raise QueryError(
-                    f"over this visit's limit of {limits.session_seconds / 60:.0f} minutes"
-                )
-            if bytes_used + size > limits.session_bytes:
-                raise QueryError(f"over this visit's limit of {megabytes(limits.session_bytes)}")
+            size, seconds = _admit(p, limits, used)
             stored, new = store.put(p, p.name, sha256_file(p), hold=session is not None)
         except QueryError as exc:
             failed.append((name, _reason(exc, name)))
             continue
         if session is not None:
             session.hold(stored)
-        if stored in known or stored in (s for _, s, *_ in accepted):
+        if stored in known or stored in (u.stored for u in accepted):
             skipped += 1
             continue
-        files_used, seconds_used, bytes_used = (
-            files_used + 1,
-            seconds_used + seconds,
-            bytes_used + size,
+        used = (used[0] + 1, used[1] + seconds, used[2] + size)
+        accepted.append(_Upload(p.name, stored, seconds, size, new))
+    return accepted, failed, skipped
+
+
+def _admit(p: Path, limits: Limits, used: tuple[int, float, int]) -> tuple[int, float]:
+    """(bytes, seconds) of one uploaded file within the limits, given what the visitor has
+    used (files, seconds, bytes); else a QueryError saying which limit it is over."""
+    files_used, seconds_used, bytes_used = used
+    size = file_size(p, limits.file_bytes)
+    if p.suffix.lower() not in AUDIO_EXTENSIONS:
+        raise QueryError(f"not an audio file ({p.suffix.lower() or 'no extension'})")
+    seconds = audio_duration(p)
+    if seconds is None:
+        raise QueryError("not an audio file we can read")
+    if seconds > limits.upload_seconds:
+        raise QueryError(
+            f"{seconds / 60:.1f} minutes long; uploads can be at most "
+            f"{limits.upload_seconds / 60:.0f} minutes"
         )
-        accepted.append((p.name, stored, seconds, size, new))
-    items = [(name, stored, {"duration": round(sec, 3)}) for name, stored, sec, _, _ in accepted]
-    # The header said each file is short enough; the decoder holds it to that while decoding.
-    added, fails, records, vectors = _embed(services, items, progress, limits.upload_seconds + 1.0)
-    failed += fails
-    ok = {r["path"] for r in records}
-    for _, stored, seconds, size, new in accepted:
-        if stored in ok:
+    if files_used + 1 > limits.session_files:
+        raise QueryError(f"over this visit's limit of {limits.session_files} files")
+    if seconds_used + seconds > limits.session_seconds:
+        raise QueryError(f"over this visit's limit of {limits.session_seconds / 60:.0f} minutes")
+    if bytes_used + size > limits.session_bytes:
+        raise QueryError(f"over this visit's limit of {megabytes(limits.session_bytes)}")
+    return size, seconds
+
+
+def _settle_uploads(
+    accepted: list[_Upload], ok: set[str], store: UploadStore, session: VisitorUploads | None
+) -> None:
+    """Count the embedded files against the visitor's limits; give back the others (the
+    session's hold, or in the shared store a copy that was new)."""
+    for upload in accepted:
+        if upload.stored in ok:
             if session is not None:
-                session.count(seconds, size)
+                session.count(upload.seconds, upload.size)
         elif session is not None:
-            session.drop(stored)
-        elif new:
-            store.forget(stored)
-    if records:
-        if services.shared_uploads:
-            with services._update_lock:
-                services.index.add_embeddings(records, np.stack(vectors))
-                if services.index_dir is not None:
-                    services.index.save(services.index_dir)
-        else:
-            session.index.add_embeddings(records, np.stack(vectors))
-    if progress:
-        progress(len(items), len(items), "done")
-    yours = None if services.shared_uploads else len(session)
-    seconds = time.perf_counter() - t0
-    return IndexReport(added, failed, skipped, 0, len(services.index), seconds, yours)
+            session.drop(upload.stored)
+        elif upload.new:
+            store.forget(upload.stored)
+
+
+def _add_uploads(
+    services: Services,
+    session: VisitorUploads | None,
+    records: list[dict[str, Any]],
+    vectors: list[np.ndarray],
+) -> None:
+    """Add embedded uploads to the shared collection (saved, when it has a folder) or to the
+    visitor's own."""
+    if services.shared_uploads:
+        with services._update_lock:
+            services.index.add_embeddings(records, np.stack(vectors))
+            if services.index_dir is not None:
+                services.index.save(services.index_dir)
+    else:
+        session.index.add_embeddings(records, np.stack(vectors))
 
 
 def _reason(exc: QueryError, name: str) -> str:

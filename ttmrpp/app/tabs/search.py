@@ -49,31 +49,48 @@ class SearchTab:
         )
 
 
-def build_search_tab(ctx: AppContext) -> SearchTab:
-    """Lay out the Search tab and wire its events (`/search_text`, `/search_audio`,
-    `/search_hybrid`, `/play`, `/example`)."""
+@dataclass
+class SearchHandlers:
+    """The Search tab's event handlers (plain functions, guarded)."""
 
-    def failed(message: str):
-        return warn(message), [], None, [], None, ""
+    search_text: Callable[..., tuple]  # (query, k, uploads) -> outputs
+    search_audio: Callable[..., tuple]  # (clip, k, uploads) -> outputs
+    search_hybrid: Callable[..., tuple]  # (query, clip, weight, k, uploads) -> outputs
+    play: Callable[..., str | None]  # (hits, uploads, selection) -> the player's file
 
-    def run(search: Callable[[Services], service.SearchResult], uploads):
-        s = ctx.current()
-        result = search(s)
-        top = player_file(s, result.hits[0]["path"], uploads) if result.hits else None
-        table = service.result_table(result)
-        return result.message, table, top, result.hits, result.query_vector, result.query
 
-    @guarded(failed)
+def _failed(message: str) -> tuple:
+    """The outputs of a search that failed: the warning and nothing else."""
+    return warn(message), [], None, [], None, ""
+
+
+def _run(
+    ctx: AppContext, search: Callable[[Services], service.SearchResult], uploads: Any
+) -> tuple:
+    """Run `search` on the current services; its outputs, the top hit in the player."""
+    s = ctx.current()
+    result = search(s)
+    top = player_file(s, result.hits[0]["path"], uploads) if result.hits else None
+    table = service.result_table(result)
+    return result.message, table, top, result.hits, result.query_vector, result.query
+
+
+def search_handlers(ctx: AppContext) -> SearchHandlers:
+    """The handlers of the Search tab, each searching `ctx`'s services."""
+
+    @guarded(_failed)
     def search_text(query: str, k: float, uploads=None):
-        return run(lambda s: service.search_text(s, query, k, uploads), uploads)
+        return _run(ctx, lambda s: service.search_text(s, query, k, uploads), uploads)
 
-    @guarded(failed)
+    @guarded(_failed)
     def search_audio(audio: str | None, k: float, uploads=None):
-        return run(lambda s: service.search_audio(s, audio, k, uploads), uploads)
+        return _run(ctx, lambda s: service.search_audio(s, audio, k, uploads), uploads)
 
-    @guarded(failed)
+    @guarded(_failed)
     def search_hybrid(query: str, audio: str | None, weight: float, k: float, uploads=None):
-        return run(lambda s: service.search_hybrid(s, query, audio, weight, k, uploads), uploads)
+        return _run(
+            ctx, lambda s: service.search_hybrid(s, query, audio, weight, k, uploads), uploads
+        )
 
     @guarded(lambda message: None)
     def play(hits: list[dict[str, Any]], uploads, evt: gr.SelectData):
@@ -82,6 +99,43 @@ def build_search_tab(ctx: AppContext) -> SearchTab:
             return None
         return player_file(ctx.current(), hits[row]["path"], uploads)
 
+    return SearchHandlers(search_text, search_audio, search_hybrid, play)
+
+
+@dataclass
+class _SearchLayout:
+    """The Search tab's components."""
+
+    query: gr.Textbox
+    k: gr.Slider
+    examples: gr.Dataset
+    search_btn: gr.Button
+    clip: gr.Audio
+    weight: gr.Slider
+    audio_btn: gr.Button
+    hybrid_btn: gr.Button
+    message: gr.Markdown
+    results: gr.Dataframe
+    player: gr.Audio
+    hits: gr.State
+    query_vector: gr.State
+    query_label: gr.State
+
+    @property
+    def outputs(self) -> list[gr.components.Component]:
+        """What every search fills: message, results, player, hits, vector, label."""
+        return [
+            self.message,
+            self.results,
+            self.player,
+            self.hits,
+            self.query_vector,
+            self.query_label,
+        ]
+
+
+def _query_row() -> tuple[gr.Textbox, gr.Slider, gr.Dataset, gr.Button]:
+    """The query box, the results slider, the example queries and the Search button."""
     with gr.Row():
         query = gr.Textbox(
             label="Query",
@@ -100,6 +154,11 @@ def build_search_tab(ctx: AppContext) -> SearchTab:
     )
     with gr.Row():
         search_btn = gr.Button("Search", variant="primary", elem_id="search-btn")
+    return query, k, examples, search_btn
+
+
+def _clip_accordion() -> tuple[gr.Audio, gr.Slider, gr.Button, gr.Button]:
+    """The clip, the hybrid weight and the clip and hybrid search buttons."""
     with gr.Accordion("Query by audio clip (and hybrid)", open=False):
         with gr.Row():
             clip = clip_input("Audio clip (upload or record)", "clip")
@@ -113,6 +172,13 @@ def build_search_tab(ctx: AppContext) -> SearchTab:
                 )
                 audio_btn = gr.Button("Search by clip", elem_id="audio-btn")
                 hybrid_btn = gr.Button("Search by text + clip", elem_id="hybrid-btn")
+    return clip, weight, audio_btn, hybrid_btn
+
+
+def _lay_out_search() -> _SearchLayout:
+    """Lay out the Search tab (no events)."""
+    query, k, examples, search_btn = _query_row()
+    clip, weight, audio_btn, hybrid_btn = _clip_accordion()
     message = gr.Markdown(elem_id="search-message")
     results = gr.Dataframe(
         headers=service.RESULT_COLUMNS,
@@ -124,21 +190,58 @@ def build_search_tab(ctx: AppContext) -> SearchTab:
     )
     player = gr.Audio(label="Player", type="filepath", interactive=False, elem_id="player")
     hits, query_vector, query_label = gr.State([]), gr.State(None), gr.State("")
+    return _SearchLayout(
+        query=query,
+        k=k,
+        examples=examples,
+        search_btn=search_btn,
+        clip=clip,
+        weight=weight,
+        audio_btn=audio_btn,
+        hybrid_btn=hybrid_btn,
+        message=message,
+        results=results,
+        player=player,
+        hits=hits,
+        query_vector=query_vector,
+        query_label=query_label,
+    )
 
-    outputs = [message, results, player, hits, query_vector, query_label]
-    uploads = ctx.uploads
-    examples.click(lambda sample: sample[0], examples, query, api_name="example")
-    for trigger in (search_btn.click, query.submit):
-        trigger(search_text, [query, k, uploads], outputs, api_name="search_text")
+
+def _wire_search(ui: _SearchLayout, on: SearchHandlers, uploads: gr.State) -> None:
+    """Wire the Search tab's events to `on`'s handlers."""
+    query, k, outputs = ui.query, ui.k, ui.outputs
+    ui.examples.click(lambda sample: sample[0], ui.examples, query, api_name="example")
+    for trigger in (ui.search_btn.click, query.submit):
+        trigger(on.search_text, [query, k, uploads], outputs, api_name="search_text")
     # Decoding a clip takes memory and CPU: two at a time (text searches are light).
     decoding = {"concurrency_id": "clip", "concurrency_limit": 2}
-    audio_btn.click(search_audio, [clip, k, uploads], outputs, api_name="search_audio", **decoding)
-    hybrid_btn.click(
-        search_hybrid,
-        [query, clip, weight, k, uploads],
+    ui.audio_btn.click(
+        on.search_audio, [ui.clip, k, uploads], outputs, api_name="search_audio", **decoding
+    )
+    ui.hybrid_btn.click(
+        on.search_hybrid,
+        [query, ui.clip, ui.weight, k, uploads],
         outputs,
         api_name="search_hybrid",
         **decoding,
     )
-    results.select(play, [hits, uploads], player, api_name="play")
-    return SearchTab(query, k, examples, outputs, query_vector, query_label, search_text, uploads)
+    ui.results.select(on.play, [ui.hits, uploads], ui.player, api_name="play")
+
+
+def build_search_tab(ctx: AppContext) -> SearchTab:
+    """Lay out the Search tab and wire its events (`/search_text`, `/search_audio`,
+    `/search_hybrid`, `/play`, `/example`)."""
+    on = search_handlers(ctx)
+    ui = _lay_out_search()
+    _wire_search(ui, on, ctx.uploads)
+    return SearchTab(
+        ui.query,
+        ui.k,
+        ui.examples,
+        ui.outputs,
+        ui.query_vector,
+        ui.query_label,
+        on.search_text,
+        ctx.uploads,
+    )
