@@ -18,10 +18,7 @@ import argparse
 import json
 import math
 import os
-import pickle
 import platform
-import random
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,10 +28,18 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ttmrpp.text.captioning.generators import SYSTEM_PROMPT, build_messages, load_causal_lm
+from ttmrpp.text.captioning.finetune_checkpoint import (
+    CheckpointError,
+    find_checkpoint,
+    load_checkpoint,
+    read_run_args,
+    save_adapter,
+    save_checkpoint,
+)
+from ttmrpp.text.captioning.finetune_examples import batch_indices, collate, encode_pair, eval_loss
+from ttmrpp.text.captioning.generators import load_causal_lm
 from ttmrpp.text.captioning.pairs import CaptionPair, read_caption_pairs, split_pairs
 
-IGNORE = -100
 # Arguments that must match for a checkpoint to be resumed. `--steps` may change: the cosine
 # schedule is then re-stretched from the resumed step to the new end (recorded in `history`).
 RESUME_KEYS = (
@@ -99,110 +104,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep the checkpoint folder after a finished run",
     )
     return p.parse_args(argv)
-
-
-# ------------------------------------------------------------------------------------ data
-def encode_pair(tokenizer: Any, pair: CaptionPair, max_length: int) -> dict[str, list[int]]:
-    """Token ids of prompt + caption; labels mask the prompt so only the caption is learned."""
-    if pair.instruction:
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"{pair.instruction}\n\n{', '.join(pair.tags)}"},
-        ]
-    else:
-        messages = build_messages(pair.tags)
-    if getattr(tokenizer, "chat_template", None):
-        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        end = tokenizer.eos_token or ""
-        add_special = False
-    else:
-        prompt = f"{messages[0]['content']}\n\n{messages[1]['content']}\n\nDescription:"
-        end = tokenizer.eos_token or ""
-        add_special = True
-    prompt_ids = tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
-    answer_ids = tokenizer(
-        " " * (not getattr(tokenizer, "chat_template", None)) + pair.caption + end,
-        add_special_tokens=False,
-    )["input_ids"]
-    prompt_ids = prompt_ids[-(max_length // 2) :]  # keep room for the answer
-    ids = (prompt_ids + answer_ids)[:max_length]
-    labels = ([IGNORE] * len(prompt_ids) + answer_ids)[:max_length]
-    return {"input_ids": ids, "labels": labels}
-
-
-def collate(rows: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch; padding is masked out of attention and loss."""
-    n = max(len(r["input_ids"]) for r in rows)
-    ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), n), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(rows), n), dtype=torch.long)
-    for i, r in enumerate(rows):
-        k = len(r["input_ids"])
-        ids[i, :k] = torch.tensor(r["input_ids"])
-        labels[i, :k] = torch.tensor(r["labels"])
-        mask[i, :k] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
-
-
-def batch_indices(step: int, batch_size: int, n: int, seed: int) -> list[int]:
-    """Row indices of `step`: epochs are seeded permutations, so resuming needs only the step."""
-    out = []
-    for pos in range(step * batch_size, (step + 1) * batch_size):
-        epoch, i = divmod(pos, n)
-        perm = list(range(n))
-        random.Random(seed * 100_003 + epoch).shuffle(perm)
-        out.append(perm[i])
-    return out
-
-
-# ------------------------------------------------------------------------------ checkpoints
-def _atomic_write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def save_checkpoint(
-    ckpt: Path, model: Any, optimizer: Any, scheduler: Any, step: int, run_args: dict[str, Any]
-) -> None:
-    """Adapter + optimizer/scheduler/RNG state + run args, written beside and then swapped in."""
-    tmp, old = ckpt.with_name(ckpt.name + ".tmp"), ckpt.with_name(ckpt.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    state = {
-        "step": step,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-    }
-    torch.save(state, tmp / "trainer_state.pt")
-    (tmp / "run_args.json").write_text(json.dumps(run_args, indent=2, sort_keys=True))
-    if ckpt.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(ckpt, old)
-    os.replace(tmp, ckpt)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def find_checkpoint(ckpt: Path) -> Path | None:
-    for c in (ckpt, ckpt.with_name(ckpt.name + ".old")):  # .old survives a crash mid-swap
-        if (c / "trainer_state.pt").is_file() and (c / "adapter_model.safetensors").is_file():
-            return c
-    return None
-
-
-@torch.no_grad()
-def eval_loss(model: Any, examples: list[dict[str, list[int]]], pad_id: int, bs: int) -> float:
-    """Mean per-token loss of the caption tokens."""
-    model.eval()
-    total, count = 0.0, 0
-    for i in range(0, len(examples), bs):
-        batch = collate(examples[i : i + bs], pad_id)
-        n = int((batch["labels"][:, 1:] != IGNORE).sum())
-        total += float(model(**batch).loss) * n
-        count += n
-    model.train()
-    return total / max(count, 1)
 
 
 # ------------------------------------------------------------------------------------- main
@@ -289,31 +190,7 @@ def make_optimizer(model: Any, args: argparse.Namespace) -> tuple[list, Any, Any
     return trainable, optimizer, scheduler
 
 
-def read_trainer_state(path: Path) -> dict[str, Any]:
-    """trainer_state.pt as tensors and plain data only (torch's `weights_only`; the RNG state is
-    a tensor): a file that holds any other pickled object is refused, never run, so a checkpoint
-    from elsewhere cannot execute code here. Any problem exits with a message naming the file."""
-    advice = "delete it, or use another --checkpoint-dir"
-    try:
-        state = torch.load(path, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise SystemExit(
-            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
-            f"and loading it could run code; {advice}"
-        ) from None
-    except Exception as exc:  # torch raises several types for damaged or foreign files
-        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
-        raise SystemExit(
-            f"{path}: not a readable trainer state: damaged, or not written by this script "
-            f"({reason}); {advice}"
-        ) from None
-    keys = ("step", "optimizer", "scheduler", "torch_rng")
-    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
-    if missing:
-        raise SystemExit(f"{path}: not a trainer state (no {', '.join(missing)})")
-    return state
+CHECKPOINT_ADVICE = "delete it, or use another --checkpoint-dir"
 
 
 def resume_checkpoint(
@@ -326,38 +203,21 @@ def resume_checkpoint(
 ) -> tuple[int, list[dict[str, int]]]:
     """Load adapter, optimizer, scheduler and RNG state from a checkpoint made with the same
     arguments; returns its step and the run's (re)start history so far."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    args_path = found / "run_args.json"
     try:
-        saved = json.loads(args_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"{args_path}: unreadable run arguments ({exc})") from None
-    if not isinstance(saved, dict) or "steps" not in saved:
-        raise SystemExit(f"{args_path}: not the run arguments of this script (no steps)")
-    diff = {
-        k: (saved.get(k), run_args.get(k)) for k in RESUME_KEYS if saved.get(k) != run_args.get(k)
-    }
-    if diff:
-        raise SystemExit(
-            f"checkpoint {found} was made with other arguments {diff}; "
-            "use another --checkpoint-dir or delete it"
-        )
-    path = found / "trainer_state.pt"
-    state = read_trainer_state(path)
-    try:
-        set_peft_model_state_dict(model, load_file(found / "adapter_model.safetensors"))
-    except Exception as exc:  # safetensors raises its own error type for a damaged file
-        adapter = found / "adapter_model.safetensors"
-        raise SystemExit(f"{adapter}: unreadable or not this adapter ({exc})") from None
-    try:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
-        start = int(state["step"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise SystemExit(f"{path}: does not fit this adapter's optimizer ({exc!r})") from None
+        saved = read_run_args(found)
+        diff = {
+            k: (saved.get(k), run_args.get(k))
+            for k in RESUME_KEYS
+            if saved.get(k) != run_args.get(k)
+        }
+        if diff:
+            raise SystemExit(
+                f"checkpoint {found} was made with other arguments {diff}; "
+                "use another --checkpoint-dir or delete it"
+            )
+        start = load_checkpoint(found, model, optimizer, scheduler, CHECKPOINT_ADVICE)
+    except CheckpointError as exc:
+        raise SystemExit(str(exc)) from None
     if start > args.steps:
         raise SystemExit(f"checkpoint {found} is at step {start}; --steps must be ≥ {start}")
     history = saved.get("history") or [{"from_step": 0, "steps": saved["steps"]}]
@@ -428,17 +288,10 @@ def train_loop(
     return trace
 
 
-def save_adapter(model: Any, out_dir: Path) -> None:
-    """The peft adapter files into OUTPUT_DIR, each swapped in (peft's model card left out)."""
-    tmp = out_dir / ".adapter.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    for f in tmp.iterdir():
-        if f.name == "README.md":  # peft's empty model-card template; run_args.json says more
-            f.unlink()
-            continue
-        os.replace(f, out_dir / f.name)
-    tmp.rmdir()
+def _atomic_write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

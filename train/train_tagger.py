@@ -27,9 +27,6 @@ import argparse
 import hashlib
 import json
 import math
-import pickle
-import random
-import re
 import sys
 import time
 from collections import Counter
@@ -39,13 +36,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ttmrpp.fileio import atomic_write, atomic_write_json
-from ttmrpp.taggers import ARCHITECTURES, TAGGER_NAMES, Tagger, build_model, load_audio_16k
+from ttmrpp.taggers import ARCHITECTURES, TAGGER_NAMES, Tagger, build_model
+from ttmrpp.taggers.crops import CropDataset, cached_audio
 from ttmrpp.taggers.labels import auc_scores, flat_tags, labels_for, read_tagger_tracks
 from ttmrpp.taggers.tagger import META_FILE, WEIGHTS_FILE, load_state_dict_strict
+from ttmrpp.taggers.training_checkpoint import LAST_FILE, load_last, save_last
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -122,45 +121,6 @@ def build_vocabulary(tracks: list[dict], args: argparse.Namespace) -> list[str]:
     return sorted(kept)
 
 
-def cached_audio(track: dict, cache_dir: Path) -> Path:
-    """Decode once to float32 16 kHz mono .npy (atomic), then reuse."""
-    path = cache_dir / f"{track['id']}.npy"
-    if not path.is_file():
-        wave = load_audio_16k(track["audio_path"])
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to a name
-                np.save(f, wave)
-
-        atomic_write(path, write)
-    return path
-
-
-class CropDataset(Dataset):
-    """One random chunk of `length` samples per track (repeated when the track is shorter)."""
-
-    def __init__(
-        self, files: list[Path], labels: np.ndarray, length: int, seed: int, crops: int = 1
-    ):
-        self.files, self.labels, self.length, self.seed = files, labels, length, seed
-        self.crops = crops  # random chunks per track and epoch
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.files) * self.crops
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        i = index % len(self.files)
-        wave = np.load(self.files[i], mmap_mode="r")
-        rng = random.Random(hash((self.seed, self.epoch, index)))
-        if len(wave) <= self.length:  # repeated to fill, as Tagger.predict_waveform does
-            chunk = np.resize(np.asarray(wave, dtype=np.float32), self.length)
-        else:
-            start = rng.randrange(len(wave) - self.length + 1)
-            chunk = np.array(wave[start : start + self.length], dtype=np.float32)
-        return torch.from_numpy(chunk), torch.from_numpy(self.labels[i])
-
-
 # ------------------------------------------------------------------------------------ eval
 def evaluate(tagger: Tagger, files: list[Path], labels: np.ndarray, chunks: int) -> dict:
     """Whole-track predictions of every file, scored against `labels`."""
@@ -230,52 +190,18 @@ def prepare_data(args: argparse.Namespace) -> Splits:
     return Splits(tags, by_split, files, labels, coverage)
 
 
+RESUME_ADVICE = "remove it, or run without --resume to start over"
+
+
 def resume_training(
     args: argparse.Namespace, model: nn.Module, optimizer, tags: list[str], device
 ) -> tuple[int, float, list[dict]]:
     """With --resume and OUT/last.pt: load model and optimizer state from it and return its
     (epoch, best score, history); else a fresh start."""
-    last_path = args.out / "last.pt"
+    last_path = args.out / LAST_FILE
     if not (args.resume and last_path.is_file()):
         return 0, -math.inf, []
-    state = read_last(last_path, device)
-    if state["tags"] != tags or state["model_name"] != args.model:
-        raise ValueError(f"{last_path} was trained with another model or vocabulary")
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"{last_path}: does not fit the {args.model} model ({exc!r})") from None
-    return state["epoch"], state["best"], state["history"]
-
-
-LAST_KEYS = ("model", "optimizer", "epoch", "best", "history", "tags", "model_name")
-
-
-def read_last(path: Path, device) -> dict:
-    """last.pt as tensors and plain data only (torch's `weights_only`): a file that holds any
-    other pickled object is refused, never run, so a run folder from elsewhere cannot execute
-    code here. Raises ValueError naming the file."""
-    advice = "remove it, or run without --resume to start over"
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise ValueError(
-            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
-            f"and loading it could run code; {advice}"
-        ) from None
-    except Exception as exc:  # torch raises several types for damaged or foreign files
-        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
-        raise ValueError(
-            f"{path}: not a readable training checkpoint: damaged, or not written by this "
-            f"script ({reason}); {advice}"
-        ) from None
-    missing = [k for k in LAST_KEYS if not isinstance(state, dict) or k not in state]
-    if missing:
-        raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")
-    return state
+    return load_last(last_path, model, optimizer, tags, args.model, device, RESUME_ADVICE)
 
 
 def make_loader(data: CropDataset, args: argparse.Namespace) -> DataLoader:
@@ -303,14 +229,6 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer, device, desc: s
         optimizer.step()
         losses.append(loss.item())
     return losses
-
-
-def save_last(args: argparse.Namespace, model, optimizer, epoch, best, history, tags) -> None:
-    """OUT/last.pt: everything --resume needs to continue after `epoch`."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "epoch": epoch, "best": best, "history": history, "tags": tags,
-             "model_name": args.model, "args": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
-    atomic_write(args.out / "last.pt", lambda p, s=state: torch.save(s, p))
 
 
 def run_epochs(
@@ -349,7 +267,17 @@ def run_epochs(
             atomic_write_json(
                 args.out / META_FILE, meta | {"best_epoch": epoch + 1, "valid": valid}
             )
-        save_last(args, model, optimizer, epoch + 1, best, history, data.tags)
+        save_last(
+            args.out / LAST_FILE,
+            model,
+            optimizer,
+            epoch=epoch + 1,
+            best=best,
+            history=history,
+            tags=data.tags,
+            model_name=args.model,
+            run_args=vars(args),
+        )
     return history
 
 

@@ -17,7 +17,7 @@ from bench.hardening.crafted_audio import (
     write_rate_bomb_wav,
     write_silent_flac,
 )
-from ttmrpp.model import audio
+from ttmrpp.model import audio, decode
 from ttmrpp.model.audio import AudioDecodeError, load_audio
 
 SR = 22050
@@ -174,10 +174,10 @@ FORMATS = {
 }
 
 
-@pytest.mark.parametrize("block_samples", [audio.BLOCK_SAMPLES, 5_000])
+@pytest.mark.parametrize("block_samples", [decode.BLOCK_SAMPLES, 5_000])
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_block_decoding_matches_decoding_the_whole_file(tmp_path, monkeypatch, fmt, block_samples):
-    monkeypatch.setattr(audio, "BLOCK_SAMPLES", block_samples)
+    monkeypatch.setattr(decode, "BLOCK_SAMPLES", block_samples)
     for sr, channels in [(8_000, 1), (44_100, 2), (48_000, 6), (96_000, 2)]:
         if fmt == "mp3" and (sr > 48_000 or channels > 2):
             continue  # MPEG audio has at most 2 channels at 48 kHz
@@ -191,7 +191,7 @@ def test_block_decoding_matches_decoding_the_whole_file(tmp_path, monkeypatch, f
 
 def test_ffmpeg_decoding_matches_decoding_the_whole_file(tmp_path, monkeypatch):
     av = pytest.importorskip("av")
-    monkeypatch.setattr(audio, "BLOCK_SAMPLES", 5_000)
+    monkeypatch.setattr(decode, "BLOCK_SAMPLES", 5_000)
     path = tmp_path / "x.m4a"
     wav = tone(3.0, 44_100)
     with av.open(str(path), "w") as out:

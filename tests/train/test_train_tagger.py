@@ -12,6 +12,7 @@ import torch
 
 from train import train_tagger
 from ttmrpp.taggers import load_audio_16k, load_tagger
+from ttmrpp.taggers.training_checkpoint import LAST_KEYS
 from ttmrpp.taggers.vocab import map_tags
 
 
@@ -80,7 +81,7 @@ def test_train_tagger_manifest_vocabulary_and_errors(manifest, tmp_path, capsys)
             "6", "--eval-chunks", "1", "--min-count", "3", "--quiet"]  # fmt: skip
     assert script.main(argv + ["--epochs", "1"]) == 0
     last = torch.load(out / "last.pt", weights_only=True)  # tensors and plain data only
-    assert set(script.LAST_KEYS) <= set(last) and last["epoch"] == 1
+    assert set(LAST_KEYS) <= set(last) and last["epoch"] == 1
     meta = json.loads((out / "tagger.json").read_text())
     assert meta["tags"] == sorted(meta["tags"]) and "instrument---electric guitar" in meta["tags"]
     assert len(meta["tags"]) == 8  # min-count 3 keeps all eight
