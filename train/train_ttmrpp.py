@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import pickle
 import random
 import re
 import time
@@ -35,7 +34,7 @@ from ttmrpp.data.mixture import (
     read_musiccaps_csv,
 )
 from ttmrpp.data.records import read_manifest
-from ttmrpp.fileio import atomic_write_dir, atomic_write_json
+from ttmrpp.fileio import atomic_write_dir, atomic_write_json, load_plain_state
 from ttmrpp.model.loss import gather_features, infonce_loss
 from ttmrpp.text.kg_text import TEXT_SOURCES, training_text
 
@@ -227,20 +226,9 @@ def read_training_state(path: Path) -> dict:
     execute code here. Any problem exits with a message naming the file."""
     advice = "move it away, or pass --no-resume to start over"
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise SystemExit(
-            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
-            f"and loading it could run code; {advice}"
-        ) from None
-    except Exception as exc:  # torch raises several types for damaged or foreign files
-        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
-        raise SystemExit(
-            f"{path}: not a readable training state: damaged, or not written by this script "
-            f"({reason}); {advice}"
-        ) from None
+        state = load_plain_state(path, "training state", advice)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     missing = {"optimizer", "scheduler", "step"} - set(state if isinstance(state, dict) else ())
     if missing:
         raise SystemExit(f"{path}: not a training state (no {', '.join(sorted(missing))})")

@@ -154,3 +154,37 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def load_plain_state(path: str | os.PathLike, what: str, advice: str, map_location="cpu"):
+    """A torch file holding tensors and plain data only (torch's `weights_only`): a file with
+    any other pickled object is refused, never run, so a run folder from elsewhere cannot
+    execute code here.
+
+    Args:
+        what: what the file should be, for the message ("training state").
+        advice: what the user can do, appended to the message.
+
+    Raises:
+        ValueError: naming the file, for pickled objects or a damaged or foreign file.
+    """
+    import pickle
+    import re
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        objects = f" ({found.group(1)})" if found else ""
+        raise ValueError(
+            f"{path}: refused: it holds pickled objects{objects}, not only tensors and plain "
+            f"data, and loading it could run code; {advice}"
+        ) from None
+    except Exception as exc:  # torch raises several types for damaged or foreign files
+        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+        raise ValueError(
+            f"{path}: not a readable {what}: damaged, or not written by this script "
+            f"({reason}); {advice}"
+        ) from None

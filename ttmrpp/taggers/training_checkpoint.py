@@ -4,15 +4,13 @@ plain data only."""
 
 from __future__ import annotations
 
-import pickle
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ttmrpp.fileio import atomic_write
+from ttmrpp.fileio import atomic_write, load_plain_state
 
 LAST_FILE = "last.pt"
 LAST_KEYS = ("model", "optimizer", "epoch", "best", "history", "tags", "model_name")
@@ -41,21 +39,7 @@ def read_last(path: Path, device, advice: str) -> dict:
     other pickled object is refused, never run, so a run folder from elsewhere cannot execute
     code here. Raises ValueError naming the file, its message ending with `advice` where the
     file itself is unusable."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise ValueError(
-            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
-            f"and loading it could run code; {advice}"
-        ) from None
-    except Exception as exc:  # torch raises several types for damaged or foreign files
-        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
-        raise ValueError(
-            f"{path}: not a readable training checkpoint: damaged, or not written by this "
-            f"script ({reason}); {advice}"
-        ) from None
+    state = load_plain_state(path, "training checkpoint", advice, map_location=device)
     missing = [k for k in LAST_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise ValueError(f"{path}: not a training checkpoint (no {', '.join(missing)})")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ttmrpp.fileio import load_plain_state
 
 STATE_FILE = "trainer_state.pt"
 ADAPTER_FILE = "adapter_model.safetensors"
@@ -72,20 +72,9 @@ def read_trainer_state(path: Path, advice: str) -> dict[str, Any]:
     from elsewhere cannot execute code here. Any problem raises CheckpointError naming the file,
     its message ending with `advice` where the file itself is unusable."""
     try:
-        state = torch.load(path, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise CheckpointError(
-            f"{path}: refused: it holds pickled objects{what}, not only tensors and plain data, "
-            f"and loading it could run code; {advice}"
-        ) from None
-    except Exception as exc:  # torch raises several types for damaged or foreign files
-        reason = f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
-        raise CheckpointError(
-            f"{path}: not a readable trainer state: damaged, or not written by this script "
-            f"({reason}); {advice}"
-        ) from None
+        state = load_plain_state(path, "trainer state", advice)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     missing = [k for k in STATE_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"{path}: not a trainer state (no {', '.join(missing)})")
