@@ -31,9 +31,7 @@ import json
 import logging
 import os
 import random
-import select
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -43,9 +41,10 @@ from pathlib import Path
 import numpy as np
 
 import ttmrpp.search.backends.choice as choice
+from bench.hardening.index_damage import damage, load_and_check, strip_checksums
+from bench.hardening.index_damage import run_in_child as in_child
 from ttmrpp.search.backends.hnsw import exact_topk
 from ttmrpp.search.index import MusicIndex
-from ttmrpp.search.store import IndexDamagedError
 
 DIM = 128
 FILES = ("index.json", "tracks.jsonl", "embeddings.npy", "hnsw.bin")
@@ -196,103 +195,6 @@ def saved_paths(index: MusicIndex) -> set[str]:
 
 
 # -- damage -----------------------------------------------------------------------------------
-def damage(path: Path, spec: dict) -> None:
-    data = bytearray(path.read_bytes())
-    if "truncate" in spec:
-        data = data[: spec["truncate"]]
-    else:
-        data[spec["offset"]] ^= spec["xor"]
-    path.write_bytes(bytes(data))
-
-
-def strip_checksums(folder: Path) -> None:
-    meta = json.loads((folder / "index.json").read_text())
-    meta.pop("files", None)
-    meta.pop("meta_sha256", None)
-    (folder / "index.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def in_child(fn, timeout: float) -> dict:
-    """fn() -> dict in a forked child: its result, or {"outcome": "crash"/"hang"}."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(r)
-        try:
-            result = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            result = {"outcome": "unnamed", "detail": f"{type(exc).__name__}: {exc}"}
-        os.write(w, json.dumps(result).encode())
-        os._exit(0)
-    os.close(w)
-    chunks, deadline = [], time.monotonic() + timeout
-    while True:
-        ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(r)
-            return {"outcome": "hang"}
-        chunk = os.read(r, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return {"outcome": "crash", "detail": signal.Signals(os.WTERMSIG(status)).name}
-    if not chunks:
-        return {"outcome": "crash", "detail": f"exit {os.waitstatus_to_exitcode(status)}"}
-    return json.loads(b"".join(chunks))
-
-
-def load_and_check(folder: Path, expected) -> dict:
-    """Load a damaged copy and classify what happened (runs in the child)."""
-    warned = []
-
-    class Record(logging.Handler):
-        def emit(self, record):
-            warned.append(record.getMessage())
-
-    log.addHandler(Record(logging.WARNING))
-    log.propagate = False
-    try:
-        index = MusicIndex.load(folder)
-    except IndexDamagedError as exc:
-        return {"outcome": "named", "named": exc.path.name}
-    except (ValueError, OSError) as exc:
-        named = [n for n in FILES if n in str(exc)]
-        return {"outcome": "named" if named else "unnamed", "named": ",".join(named),
-                "detail": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-    problem, drift = check(index, expected)
-    outcome = "wrong" if problem else "altered" if drift else "repaired" if index.repaired else "ok"
-    return {"outcome": outcome, "detail": problem, "warned": bool(warned)}
-
-
-def check(index: MusicIndex, expected) -> tuple[str | None, float]:
-    """(what is wrong with the results, or None; the largest change of an embedding)."""
-    tracks, emb, queries, truth = expected
-    if index.tracks != tracks:
-        return "tracks differ", 0.0
-    got = index.embeddings
-    if got.shape != emb.shape:
-        return f"embeddings {got.shape}", float("inf")
-    drift = float(np.abs(got - emb).max())
-    vec = {t["path"]: v for t, v in zip(tracks, emb)}
-    recall = []
-    for q, true in zip(queries, truth):
-        hits = index.search_vector(q, k=10)
-        if any(abs(h.score - float(vec[h.track["path"]] @ q)) > 1e-3 for h in hits):
-            return "a score is not the true cosine", drift
-        scores = [h.score for h in hits]
-        if scores != sorted(scores, reverse=True) or len(hits) != 10:
-            return "hits out of order or missing", drift
-        recall.append(len(true & {h.track["path"] for h in hits}) / 10)
-    if np.mean(recall) < 0.9:
-        return f"recall@10 {np.mean(recall):.3f}", drift
-    return None, drift
-
-
 def damage_probes(trials: int, scratch: Path) -> list[dict]:
     pristine = scratch / "pristine"
     index = make_index(2000, "hnsw")
