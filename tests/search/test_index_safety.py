@@ -140,7 +140,14 @@ def test_concurrent_changes_searches_and_saves(method, monkeypatch, tmp_path):
     threads = [guarded(f) for f in (adder, remover, searcher, searcher, searcher, saver)]
     for t in threads:
         t.start()
-    time.sleep(2.0)
+    # at least 2 s, and on a busy machine until every kind of operation has run often enough
+    start = time.monotonic()
+    while time.monotonic() - start < 2.0 or (
+        min(counts["added"], counts["removed"], counts["searches"]) < 20 or not counts["saves"]
+    ):
+        if time.monotonic() - start > 60 or errors:
+            break
+        time.sleep(0.05)
     stop.set()
     for t in threads:
         t.join(timeout=60)
