@@ -1,7 +1,7 @@
 """Tag-constrained decoding for the pseudo-captioner: name the track's tags, never another tag.
 
 A 135M captioner names about a quarter of the tags it is given and often names tags the track
-does not have (`docs/RESULTS.md`). Filtering afterwards (`caption_filter.py`) can only delete.
+does not have (`docs/RESULTS.md`). Filtering afterwards (`filter.py`) can only delete.
 This steers the generation instead. Each row of a batch gets its own rules:
 
 - every vocabulary term that is not one of the row's tags is banned (its token sequence cannot

@@ -251,7 +251,7 @@ class LLMCaptioner(Captioner):
         self.settings = settings or GenerationSettings()
         self.max_tags = max_tags
         self.name = "lora" if self.use_adapter else "base"
-        # Set to a tag vocabulary to steer decoding (`tag_constraint.TagConstraint`): the
+        # Set to a tag vocabulary to steer decoding (`constraint.TagConstraint`): the
         # caption then never names a vocabulary tag the track lacks and tends to name its own.
         self.constrain_vocabulary: list[str] | None = None
 

@@ -57,7 +57,7 @@ def pseudo_caption_manifest(
     if batch_size < 1:
         raise ValueError(f"batch size must be ≥ 1, got {batch_size}")
     records = read_manifest(manifest)
-    if constrained:  # steer decoding by the manifest's tag vocabulary (`tag_constraint.py`)
+    if constrained:  # steer decoding by the manifest's tag vocabulary (`constraint.py`)
         if not hasattr(captioner, "constrain_vocabulary"):
             raise ValueError("--constrained needs an LLM captioner (base or lora)")
         captioner.constrain_vocabulary = sorted({t for r in records for t in record_tags(r)})
