@@ -11,7 +11,6 @@ moving an index's state in and out of it in `ttmrpp.search.persist`.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -20,11 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ttmrpp.search.backends.hnsw import (
-    HNSW_EF_CONSTRUCTION,
-    HNSW_M,
-    exact_topk,
-)
+from ttmrpp.search.backends.hnsw import HNSW_EF_CONSTRUCTION, HNSW_M, exact_topk
 from ttmrpp.search.locks import ReadWriteLock
 from ttmrpp.search.persist import index_from_snapshot, load_folder, save_folder, snapshot_of
 from ttmrpp.search.results import (
@@ -34,13 +29,8 @@ from ttmrpp.search.results import (
     UpdateReport,
     model_fingerprint,
 )
-from ttmrpp.search.sources import matches
-from ttmrpp.search.store import (
-    META_NAME,
-    MODEL_DIR,
-    IndexDamagedError,
-    IndexSnapshot,
-)
+from ttmrpp.search.rows import candidate_rows, live_mask
+from ttmrpp.search.store import META_NAME, MODEL_DIR, IndexDamagedError, IndexSnapshot
 
 if TYPE_CHECKING:
     from ttmrpp.search.backends.sign_scan import SignScan
@@ -271,16 +261,7 @@ class MusicIndex:
 
     def _live_mask(self, rows: np.ndarray | None = None) -> np.ndarray | None:
         """Bool mask over rows of `rows` (default: the live rows); None when that is all."""
-        if rows is None:
-            if len(self) == len(self.records):
-                return None
-            key = (self.version, len(self.records))
-            if self._live_cache[0] != key:
-                self._live_cache = (key, self._live_mask(self.alive_rows))
-            return self._live_cache[1]
-        mask = np.zeros(len(self.records), dtype=bool)
-        mask[rows] = True
-        return mask
+        return live_mask(self, rows)
 
     # -- queries ------------------------------------------------------------------------
     def search_vector(
@@ -329,20 +310,8 @@ class MusicIndex:
             ]
 
     def _candidate_rows(self, filters, exclude) -> np.ndarray | None:
-        if not filters and not exclude:
-            return None
-        key = (self.version, json.dumps(filters or {}, sort_keys=True, default=list))
-        rows = self._filter_cache.get(key)
-        if rows is None:
-            rows = np.array(
-                [r for r in self.alive_rows if matches(self.records[r], filters or {})],
-                dtype=np.int64,
-            )
-            self._filter_cache = {key: rows}
-        if exclude:
-            drop = {self._by_path[p] for p in exclude if p in self._by_path}
-            rows = np.array([r for r in rows if r not in drop], dtype=np.int64)
-        return rows
+        """Live rows left by `filters` and `exclude`; None when neither is given."""
+        return candidate_rows(self, filters, exclude)
 
     def query_vector(
         self,
