@@ -21,8 +21,8 @@ Prints one JSON object per probe:
   ends holding one saver's whole index and nothing beside it but the lock file.
 
 Children are forked, so this needs a POSIX system. The damage probes run first, before any
-thread is started. The concurrency probe lives in `index_concurrency.py`, the random indexes
-the probes use in `index_fixtures.py`.
+thread is started. The concurrency probe lives in `index_concurrency.py`, the saves probe in
+`index_saves.py`, the random indexes they use in `index_fixtures.py`.
 """
 
 from __future__ import annotations
@@ -30,24 +30,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import shutil
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
-
-import numpy as np
 
 import ttmrpp.search.backends.choice as choice
 from bench.hardening.index_concurrency import concurrency_probe
 from bench.hardening.index_damage import damage, load_and_check, strip_checksums
 from bench.hardening.index_damage import run_in_child as in_child
 from bench.hardening.index_fixtures import make_index, unit_vectors
+from bench.hardening.index_saves import saves_probe
 from ttmrpp.search.backends.hnsw import exact_topk
-from ttmrpp.search.index import MusicIndex
 
 FILES = ("index.json", "tracks.jsonl", "embeddings.npy", "hnsw.bin")
 log = logging.getLogger("ttmrpp")
@@ -115,101 +111,6 @@ def damage_probes(trials: int, scratch: Path) -> list[dict]:
                 }
             )
     return rows
-
-
-# -- saves ------------------------------------------------------------------------------------
-def saves_probe(mode: str, indexes: list[MusicIndex], folder: Path, rounds: int = 3) -> dict:
-    """Savers (threads, forked processes, or half each) save their index `rounds` times
-    into one folder at once."""
-    shutil.rmtree(folder, ignore_errors=True)
-    n = len(indexes)
-    as_process = [mode == "processes" or (mode == "both" and i % 2) for i in range(n)]
-    errors: list[str] = []
-    durations: list[float] = []
-
-    def save_rounds(ix: MusicIndex) -> list[float]:
-        took = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            ix.save(folder)
-            took.append(time.perf_counter() - t0)
-        return took
-
-    t0 = time.perf_counter()
-    children = []
-    for ix, proc in zip(indexes, as_process):  # fork first, before any thread starts
-        if proc:
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                try:
-                    out = {"took": save_rounds(ix)}
-                except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                    out = {"error": f"{type(exc).__name__}: {exc}"}
-                os.write(w, json.dumps(out).encode())
-                os._exit(0)
-            os.close(w)
-            children.append((pid, r))
-
-    def thread_saver(ix):
-        try:
-            durations.extend(save_rounds(ix))
-        except Exception as exc:  # noqa: BLE001 - counted and reported
-            errors.append(f"{type(exc).__name__}: {exc}")
-
-    threads = [
-        threading.Thread(target=thread_saver, args=(ix,))
-        for ix, proc in zip(indexes, as_process)
-        if not proc
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for pid, r in children:
-        with os.fdopen(r, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-        if not data:
-            errors.append(f"process died (status {status})")
-            continue
-        out = json.loads(data)
-        if "error" in out:
-            errors.append(out["error"])
-        else:
-            durations.extend(out["took"])
-    elapsed = time.perf_counter() - t0
-    valid, owner = False, None
-    try:
-        loaded = MusicIndex.load(folder)
-        owners = {t["saver"] for t in loaded.tracks}
-        if len(owners) == 1:
-            owner = owners.pop()
-            valid = len(loaded) == len(indexes[owner]) and not loaded.repaired
-    except Exception as exc:  # noqa: BLE001 - reported
-        errors.append(f"final load: {type(exc).__name__}: {exc}")
-    beside = sorted(
-        p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")
-    )
-    return {
-        "probe": "saves",
-        "mode": mode,
-        "savers": n,
-        "processes": sum(as_process),
-        "threads": n - sum(as_process),
-        "rounds_each": rounds,
-        "saves_succeeded": len(durations),
-        "saves_failed": len(errors),
-        "error_samples": sorted(set(errors))[:5],
-        "final_index_whole": valid,
-        "final_index_from_saver": owner,
-        "left_beside_folder": beside,
-        "tmp_or_old_leftovers": [b for b in beside if ".tmp-" in b or ".old-" in b],
-        "seconds": round(elapsed, 1),
-        "longest_save_s": round(max(durations), 2) if durations else None,
-        "median_save_s": round(float(np.median(durations)), 2) if durations else None,
-    }
 
 
 # -- all --------------------------------------------------------------------------------------
