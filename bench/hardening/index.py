@@ -21,7 +21,8 @@ Prints one JSON object per probe:
   ends holding one saver's whole index and nothing beside it but the lock file.
 
 Children are forked, so this needs a POSIX system. The damage probes run first, before any
-thread is started.
+thread is started. The concurrency probe lives in `index_concurrency.py`, the saves probe in
+`index_saves.py`, the random indexes they use in `index_fixtures.py`.
 """
 
 from __future__ import annotations
@@ -29,173 +30,29 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import shutil
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 import ttmrpp.search.backends.choice as choice
+from bench.hardening.index_concurrency import concurrency_probe
 from bench.hardening.index_damage import damage, load_and_check, strip_checksums
 from bench.hardening.index_damage import run_in_child as in_child
+from bench.hardening.index_fixtures import make_index, unit_vectors
+from bench.hardening.index_saves import saves_probe
 from ttmrpp.search.backends.hnsw import exact_topk
-from ttmrpp.search.index import MusicIndex
 
-DIM = 128
 FILES = ("index.json", "tracks.jsonl", "embeddings.npy", "hnsw.bin")
 log = logging.getLogger("ttmrpp")
 
 
-def unit_vectors(n: int, seed: int, dim: int = DIM) -> np.ndarray:
-    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def records(start: int, n: int, **fields) -> list[dict]:
-    return [
-        {"id": f"t{i}", "path": f"/virtual/{i}.wav", "size": 1, "mtime": 1, "genre": "ab"[i % 2]}
-        | fields
-        for i in range(start, start + n)
-    ]
-
-
-def make_index(n: int, method: str, seed: int = 0, **fields) -> MusicIndex:
-    """An index of `n` random tracks searched by `method` (the limits lowered so that a few
-    thousand tracks get the graph or the scan)."""
-    choice.EXACT_LIMIT = 1000 if method != "exact" else 8192
-    index = MusicIndex("fingerprint", DIM)
-    index.method = method if method != "exact" else "auto"
-    index.add_embeddings(records(0, n, **fields), unit_vectors(n, seed))
-    assert index.search_method == method, (index.search_method, method)
-    return index
-
-
-# -- concurrency ------------------------------------------------------------------------------
-def concurrency_probe(method: str, seconds: float, folder: Path) -> dict:
-    start_n = 2000 if method == "exact" else 3000
-    index = make_index(start_n, method)
-    pinned = [f"/virtual/{i}.wav" for i in range(100)]
-    removable = [f"/virtual/{i}.wav" for i in range(100, start_n)]
-    live = set(pinned) | set(removable)
-    book = threading.Lock()
-    errors: list[str] = []
-    counts = Counter()
-    not_found: list[str] = []
-    latencies: list[float] = []
-    stop = threading.Event()
-    ids = iter(range(10**6, 10**9))
-    ids_lock = threading.Lock()
-
-    def loop(fn):
-        def run():
-            while not stop.is_set():
-                try:
-                    fn()
-                except Exception as exc:  # noqa: BLE001 - counted and reported
-                    errors.append(f"{fn.__name__}: {type(exc).__name__}: {exc}")
-                    time.sleep(0.001)
-
-        return threading.Thread(target=run, name=fn.__name__)
-
-    rng = random.Random(0)
-
-    def add():
-        with ids_lock:
-            first = next(ids)
-            n = rng.randint(1, 4)
-            for _ in range(n - 1):
-                next(ids)
-        recs, vecs = records(first, n), unit_vectors(n, first)
-        index.add_embeddings(recs, vecs)
-        for rec, vec in zip(recs, vecs):
-            if rec["path"] not in [h.track["path"] for h in index.search_vector(vec, k=10)]:
-                not_found.append(rec["path"])
-        with book:
-            live.update(r["path"] for r in recs)
-            removable.extend(r["path"] for r in recs)
-        counts["added"] += n
-
-    def remove():
-        with book:
-            if len(removable) < start_n // 2:
-                return
-            picked = [removable.pop(rng.randrange(len(removable))) for _ in range(3)]
-        counts["removed"] += index.remove_paths(picked + ["/virtual/never.wav"])
-        with book:
-            live.difference_update(picked)
-        time.sleep(0.002)
-
-    qrng = np.random.default_rng(1)
-
-    def search():
-        q = unit_vectors(1, int(qrng.integers(1 << 30)))[0]
-        t0 = time.perf_counter()
-        hits = index.search_vector(q, k=10)
-        latencies.append(time.perf_counter() - t0)
-        if [h.rank for h in hits] != list(range(1, 11)):
-            raise AssertionError(f"ranks {[h.rank for h in hits]}")
-        filtered = index.search_vector(q, k=5, filters={"genre": "a"}, exclude={pinned[0]})
-        if {h.track["genre"] for h in filtered} != {"a"}:
-            raise AssertionError("a filtered search returned other tracks")
-        tracks, emb, _ = index.tracks_and_embeddings()
-        if len(tracks) != len(emb):
-            raise AssertionError("tracks and embeddings differ in length")
-        rows = index.alive_rows
-        if not (np.diff(rows) > 0).all() or len(index) < len(pinned):
-            raise AssertionError("alive_rows not ascending")
-        index.vectors_for(pinned)
-        counts["searches"] += 1
-
-    def save():
-        index.save(folder)
-        counts["saves"] += 1
-        time.sleep(0.2)
-
-    threads = [loop(f) for f in (add, add, remove, search, search, search, search, save)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    final = {t["path"] for t in index.tracks}
-    saved = MusicIndex.load(folder)
-    lat = np.array(latencies) * 1e3
-    return {
-        "probe": "concurrency",
-        "method": method,
-        "seconds": round(elapsed, 1),
-        "threads": "2 adders, 1 remover, 4 searchers, 1 saver",
-        "tracks_at_start": start_n,
-        "tracks_at_end": len(index),
-        "added": counts["added"],
-        "removed": counts["removed"],
-        "searches": counts["searches"],
-        "saves": counts["saves"],
-        "exceptions": len(errors),
-        "exception_samples": sorted(set(errors))[:5],
-        "added_not_findable": len(not_found),
-        "final_tracks_as_expected": final == live,
-        "last_save_loads": len(saved) == len(saved.tracks) and set(pinned) <= saved_paths(saved),
-        "search_p50_ms": round(float(np.percentile(lat, 50)), 3) if len(lat) else None,
-        "search_p99_ms": round(float(np.percentile(lat, 99)), 3) if len(lat) else None,
-        "search_max_ms": round(float(lat.max()), 1) if len(lat) else None,
-    }
-
-
-def saved_paths(index: MusicIndex) -> set[str]:
-    return {t["path"] for t in index.tracks}
-
-
 # -- damage -----------------------------------------------------------------------------------
 def damage_probes(trials: int, scratch: Path) -> list[dict]:
+    """One row per index file, with checksums and without: `trials` damaged copies of an HNSW
+    index, each loaded and checked in a forked child (scratch space under `scratch`)."""
     pristine = scratch / "pristine"
     index = make_index(2000, "hnsw")
     index.remove_paths([f"/virtual/{i}.wav" for i in range(0, 2000, 23)])  # deleted rows too
@@ -254,101 +111,6 @@ def damage_probes(trials: int, scratch: Path) -> list[dict]:
                 }
             )
     return rows
-
-
-# -- saves ------------------------------------------------------------------------------------
-def saves_probe(mode: str, indexes: list[MusicIndex], folder: Path, rounds: int = 3) -> dict:
-    """Savers (threads, forked processes, or half each) save their index `rounds` times
-    into one folder at once."""
-    shutil.rmtree(folder, ignore_errors=True)
-    n = len(indexes)
-    as_process = [mode == "processes" or (mode == "both" and i % 2) for i in range(n)]
-    errors: list[str] = []
-    durations: list[float] = []
-
-    def save_rounds(ix: MusicIndex) -> list[float]:
-        took = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            ix.save(folder)
-            took.append(time.perf_counter() - t0)
-        return took
-
-    t0 = time.perf_counter()
-    children = []
-    for ix, proc in zip(indexes, as_process):  # fork first, before any thread starts
-        if proc:
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                try:
-                    out = {"took": save_rounds(ix)}
-                except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                    out = {"error": f"{type(exc).__name__}: {exc}"}
-                os.write(w, json.dumps(out).encode())
-                os._exit(0)
-            os.close(w)
-            children.append((pid, r))
-
-    def thread_saver(ix):
-        try:
-            durations.extend(save_rounds(ix))
-        except Exception as exc:  # noqa: BLE001 - counted and reported
-            errors.append(f"{type(exc).__name__}: {exc}")
-
-    threads = [
-        threading.Thread(target=thread_saver, args=(ix,))
-        for ix, proc in zip(indexes, as_process)
-        if not proc
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for pid, r in children:
-        with os.fdopen(r, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-        if not data:
-            errors.append(f"process died (status {status})")
-            continue
-        out = json.loads(data)
-        if "error" in out:
-            errors.append(out["error"])
-        else:
-            durations.extend(out["took"])
-    elapsed = time.perf_counter() - t0
-    valid, owner = False, None
-    try:
-        loaded = MusicIndex.load(folder)
-        owners = {t["saver"] for t in loaded.tracks}
-        if len(owners) == 1:
-            owner = owners.pop()
-            valid = len(loaded) == len(indexes[owner]) and not loaded.repaired
-    except Exception as exc:  # noqa: BLE001 - reported
-        errors.append(f"final load: {type(exc).__name__}: {exc}")
-    beside = sorted(
-        p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")
-    )
-    return {
-        "probe": "saves",
-        "mode": mode,
-        "savers": n,
-        "processes": sum(as_process),
-        "threads": n - sum(as_process),
-        "rounds_each": rounds,
-        "saves_succeeded": len(durations),
-        "saves_failed": len(errors),
-        "error_samples": sorted(set(errors))[:5],
-        "final_index_whole": valid,
-        "final_index_from_saver": owner,
-        "left_beside_folder": beside,
-        "tmp_or_old_leftovers": [b for b in beside if ".tmp-" in b or ".old-" in b],
-        "seconds": round(elapsed, 1),
-        "longest_save_s": round(max(durations), 2) if durations else None,
-        "median_save_s": round(float(np.median(durations)), 2) if durations else None,
-    }
 
 
 # -- all --------------------------------------------------------------------------------------

@@ -5,12 +5,12 @@
     index.save("my-index")                            # atomic: old folder intact until swap
     hits = MusicIndex.load("my-index").search(model, text="calm piano", k=10)
 
-The folder layout, the atomic save and the checks on load live in `ttmrpp.search.store`.
+The folder layout, the atomic save and the checks on load live in `ttmrpp.search.store`;
+moving an index's state in and out of it in `ttmrpp.search.persist`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -19,12 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ttmrpp.search.backends.hnsw import (
-    HNSW_EF_CONSTRUCTION,
-    HNSW_M,
-    exact_topk,
-)
+from ttmrpp.search.backends.hnsw import HNSW_EF_CONSTRUCTION, HNSW_M, exact_topk
 from ttmrpp.search.locks import ReadWriteLock
+from ttmrpp.search.persist import index_from_snapshot, load_folder, save_folder, snapshot_of
 from ttmrpp.search.results import (
     EmptyQueryError,
     Hit,
@@ -32,15 +29,8 @@ from ttmrpp.search.results import (
     UpdateReport,
     model_fingerprint,
 )
-from ttmrpp.search.sources import matches
-from ttmrpp.search.store import (
-    META_NAME,
-    MODEL_DIR,
-    IndexDamagedError,
-    IndexSnapshot,
-    load_index,
-    save_index,
-)
+from ttmrpp.search.rows import candidate_rows, live_mask
+from ttmrpp.search.store import META_NAME, MODEL_DIR, IndexDamagedError, IndexSnapshot
 
 if TYPE_CHECKING:
     from ttmrpp.search.backends.sign_scan import SignScan
@@ -271,16 +261,7 @@ class MusicIndex:
 
     def _live_mask(self, rows: np.ndarray | None = None) -> np.ndarray | None:
         """Bool mask over rows of `rows` (default: the live rows); None when that is all."""
-        if rows is None:
-            if len(self) == len(self.records):
-                return None
-            key = (self.version, len(self.records))
-            if self._live_cache[0] != key:
-                self._live_cache = (key, self._live_mask(self.alive_rows))
-            return self._live_cache[1]
-        mask = np.zeros(len(self.records), dtype=bool)
-        mask[rows] = True
-        return mask
+        return live_mask(self, rows)
 
     # -- queries ------------------------------------------------------------------------
     def search_vector(
@@ -329,20 +310,8 @@ class MusicIndex:
             ]
 
     def _candidate_rows(self, filters, exclude) -> np.ndarray | None:
-        if not filters and not exclude:
-            return None
-        key = (self.version, json.dumps(filters or {}, sort_keys=True, default=list))
-        rows = self._filter_cache.get(key)
-        if rows is None:
-            rows = np.array(
-                [r for r in self.alive_rows if matches(self.records[r], filters or {})],
-                dtype=np.int64,
-            )
-            self._filter_cache = {key: rows}
-        if exclude:
-            drop = {self._by_path[p] for p in exclude if p in self._by_path}
-            rows = np.array([r for r in rows if r not in drop], dtype=np.int64)
-        return rows
+        """Live rows left by `filters` and `exclude`; None when neither is given."""
+        return candidate_rows(self, filters, exclude)
 
     def query_vector(
         self,
@@ -379,45 +348,19 @@ class MusicIndex:
             self.query_vector(model, text, audio, weight), k, filters, exclude
         )
 
-    # -- persistence --------------------------------------------------------------------
+    # -- persistence (`ttmrpp.search.persist`) --------------------------------------------
     def save(self, folder: str | os.PathLike, model=None) -> Path:
         """Write the index to `folder` atomically: everything goes to a temporary folder beside
         it, which then replaces the old one; a crash or Ctrl-C part-way leaves the previous
         index intact. With `model`, the model is saved into the index (`model/`) as well.
         """
-        if model is not None:
-            self.check_model(model)
-        with self._lock.read():
-            folder = save_index(self.snapshot(), folder, model)
-            self.folder = folder
-        return folder
+        return save_folder(self, folder, model)
 
     def snapshot(self) -> IndexSnapshot:
         """The index as plain data (shares arrays with the index: hold `_lock.read()` while
         it is used)."""
         with self._lock.read():
-            return self._snapshot()
-
-    def _snapshot(self) -> IndexSnapshot:
-        meta = {
-            "model_fingerprint": self.fingerprint,
-            "model_spec": self.model_spec,
-            "dim": self.dim,
-            "tracks": len(self._by_path),
-            "rows": len(self.records),
-            "version": self.version,
-            "source": self.source,
-            "search": self.search_method,
-            "ef": self.ef,
-            "scan_candidates": self.scan_candidates,
-            "method": self.method,
-            "method_timings": self.method_timings,
-            "calibrated_recall": self.calibrated_recall,
-            "hnsw_params": self.hnsw_params,
-            "failures": self.failures,
-        }
-        carry = [self.folder] if self.folder is not None else []
-        return IndexSnapshot(meta, self.records, self.vectors, self._hnsw, carry)
+            return snapshot_of(self)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MusicIndex:
@@ -432,39 +375,10 @@ class MusicIndex:
             IndexDamagedError: `index.json`, `tracks.jsonl` or `embeddings.npy` is damaged
                 (the error's `path` names the file).
         """
-        folder = Path(folder).expanduser().resolve()
-        index = cls.from_snapshot(load_index(folder))
-        index.folder = folder
-        return index
+        return load_folder(cls, folder)
 
     @classmethod
     def from_snapshot(cls, snap: IndexSnapshot) -> MusicIndex:
         """An index over a snapshot's data (the scan's codes are rebuilt from the vectors,
         and the HNSW graph too when the snapshot has none)."""
-        meta = snap.meta
-        index = cls(meta["model_fingerprint"], meta["dim"], meta.get("model_spec"))
-        index.records, index.vectors = snap.records, snap.vectors
-        index._by_path = {r["path"]: i for i, r in enumerate(index.records) if r is not None}
-        index.failures = meta.get("failures", {})
-        index.source = meta.get("source")
-        index.version = meta.get("version", 0)
-        index.hnsw_params = meta.get("hnsw_params", index.hnsw_params)
-        index.calibrated_recall = meta.get("calibrated_recall")
-        index.method = meta.get("method", "auto")
-        index.method_timings = meta.get("method_timings")
-        index.repaired = list(snap.repaired)
-        if snap.hnsw is not None:
-            index._hnsw = snap.hnsw
-            index.ef = int(meta["ef"])
-            index._hnsw.set_ef(index.ef)  # ef is not stored in the hnswlib file
-        elif meta.get("search") == "hnsw" and index._by_path:  # damaged or missing hnsw.bin
-            from ttmrpp.search.backends.choice import rebuild_hnsw
-
-            rebuild_hnsw(index)
-        elif meta.get("search") == "scan":
-            from ttmrpp.search.backends.sign_scan import SignScan
-
-            index._scan = SignScan(index.dim)  # codes are rebuilt from the vectors (seconds)
-            index._scan.add(index.vectors)
-            index.scan_candidates = int(meta["scan_candidates"])
-        return index
+        return index_from_snapshot(cls, snap)

@@ -161,6 +161,10 @@ _HNSW_HEADER = np.dtype(
 )
 
 
+class _GraphProblem(Exception):
+    """What is wrong with a graph file: raised by the checks, returned by `hnsw_file_problem`."""
+
+
 def hnsw_file_problem(
     path: str | os.PathLike,
     dim: int,
@@ -178,13 +182,28 @@ def hnsw_file_problem(
     stored vector against `vectors` (so a damaged vector cannot rank wrongly either).
     """
     raw = np.fromfile(path, dtype=np.uint8)
+    try:
+        h = _checked_header(raw, dim, len(records), m)
+        n, gm = int(h["count"]), int(h["m"])
+        end0 = _check_level0(raw, n, gm, dim, records, vectors)
+        levels, lists = _upper_levels(raw, end0, n, gm)
+        top, entry = int(h["max_level"]), int(h["enterpoint"])
+        if n and (entry >= n or levels[entry] != top or levels.max() != top):
+            raise _GraphProblem("bad entry point or top level")
+        _check_upper_links(lists, levels, n, gm)
+    except _GraphProblem as problem:
+        return str(problem)
+    return None
+
+
+def _checked_header(raw: np.ndarray, dim: int, rows: int, m: int | None) -> np.void:
+    """The file's header, if it fits a `dim`-d graph of at most `rows` items built with `m`
+    (any M when None)."""
     if raw.size < _HNSW_HEADER.itemsize:
-        return f"{raw.size} bytes, shorter than the header"
+        raise _GraphProblem(f"{raw.size} bytes, shorter than the header")
     h = raw[: _HNSW_HEADER.itemsize].view(_HNSW_HEADER)[0]
-    n, gm, rows = int(h["count"]), int(h["m"]), len(records)
+    n, gm = int(h["count"]), int(h["m"])
     links0 = 4 + 8 * gm  # count + 2M neighbour ids at level 0
-    per_element = links0 + 4 * dim + 8  # links, vector, label
-    upper = 4 + 4 * gm  # count + M neighbour ids per upper level
     expected = {
         "offset_level0": 0,
         "m": gm if m is None else m,
@@ -192,56 +211,87 @@ def hnsw_file_problem(
         "max_m0": 2 * gm,
         "offset_data": links0,
         "label_offset": links0 + 4 * dim,
-        "size_per_element": per_element,
+        "size_per_element": links0 + 4 * dim + 8,  # links, vector, label
     }
     wrong = [k for k, v in expected.items() if int(h[k]) != v]
     if not 2 <= gm <= 4096 or wrong or n > rows:
-        return f"header does not match a {dim}-d graph of at most {rows} items ({wrong})"
+        raise _GraphProblem(
+            f"header does not match a {dim}-d graph of at most {rows} items ({wrong})"
+        )
     if not abs(float(h["mult"]) * np.log(gm) - 1.0) < 1e-9 or int(h["ef_construction"]) > 1 << 20:
-        return "header holds impossible build parameters"
+        raise _GraphProblem("header holds impossible build parameters")
+    return h
+
+
+def _check_level0(
+    raw: np.ndarray, n: int, gm: int, dim: int, records: list, vectors: np.ndarray
+) -> int:
+    """Check the level-0 block of `n` items (neighbour lists, flags, labels, stored vectors);
+    returns the offset where it ends."""
+    links0 = 4 + 8 * gm
+    per_element = links0 + 4 * dim + 8
     end0 = _HNSW_HEADER.itemsize + n * per_element
     if raw.size < end0:
-        return f"{raw.size} bytes, too short for {n} items"
+        raise _GraphProblem(f"{raw.size} bytes, too short for {n} items")
     level0 = raw[_HNSW_HEADER.itemsize : end0].reshape(n, per_element)
     head = np.ascontiguousarray(level0[:, :4]).view("<u4")[:, 0]
     count, flags = head & 0xFFFF, (head >> 16) & 0xFF
     ids = np.ascontiguousarray(level0[:, 4:links0]).view("<u4")
     used = np.arange(2 * gm)[None, :] < count[:, None]
+    if (count > 2 * gm).any() or (flags > 1).any() or (ids[used] >= n).any():
+        raise _GraphProblem("a level-0 neighbour list is out of range")
     labels = np.ascontiguousarray(level0[:, links0 + 4 * dim :]).view("<u8")[:, 0]
     stored = np.ascontiguousarray(level0[:, links0 : links0 + 4 * dim]).view("<f4")
-    if (count > 2 * gm).any() or (flags > 1).any() or (ids[used] >= n).any():
-        return "a level-0 neighbour list is out of range"
-    if (labels >= rows).any() or len(np.unique(labels)) != n:
-        return "labels are not distinct rows"
+    _check_items(labels, flags, stored, records, vectors)
+    return end0
+
+
+def _check_items(
+    labels: np.ndarray, flags: np.ndarray, stored: np.ndarray, records: list, vectors: np.ndarray
+) -> None:
+    """Each item's label is a distinct row, the live items are the live `records`, and each
+    live item's stored vector is its row of `vectors`."""
+    rows = len(records)
+    if (labels >= rows).any() or len(np.unique(labels)) != len(labels):
+        raise _GraphProblem("labels are not distinct rows")
     live = np.fromiter((r is not None for r in records), bool, rows)
     kept = labels[flags == 0]
     if not np.array_equal(np.sort(kept), np.flatnonzero(live)):
-        return "the graph's live items are not the index's live tracks"
+        raise _GraphProblem("the graph's live items are not the index's live tracks")
     diff = np.abs(stored[flags == 0] - vectors[kept])
     if not (diff <= 1e-5).all():  # NaN fails too
-        return "a stored vector differs from embeddings.npy"
-    levels, lists, pos, buf = np.zeros(n, np.int64), {}, end0, memoryview(raw)
-    for i in range(n):  # variable-length upper-level lists, one after another
+        raise _GraphProblem("a stored vector differs from embeddings.npy")
+
+
+def _upper_levels(
+    raw: np.ndarray, start: int, n: int, gm: int
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Read the variable-length upper-level lists that follow level 0, one per item: each
+    item's top level, and its lists [levels, 4 + 4M bytes] for the items that have any."""
+    upper = 4 + 4 * gm  # count + M neighbour ids per upper level
+    levels, lists, pos, buf = np.zeros(n, np.int64), {}, start, memoryview(raw)
+    for i in range(n):
         if pos + 4 > raw.size:
-            return "truncated upper levels"
+            raise _GraphProblem("truncated upper levels")
         size = int.from_bytes(buf[pos : pos + 4], "little")
         pos += 4
         if size:
             if size % upper or pos + size > raw.size:
-                return f"item {i}: bad upper-level list size {size}"
+                raise _GraphProblem(f"item {i}: bad upper-level list size {size}")
             levels[i] = size // upper
             lists[i] = raw[pos : pos + size].reshape(-1, upper)
             pos += size
     if pos != raw.size:
-        return f"{raw.size - pos} unexpected bytes at the end"
-    top, entry = int(h["max_level"]), int(h["enterpoint"])
-    if n and (entry >= n or levels[entry] != top or levels.max() != top):
-        return "bad entry point or top level"
+        raise _GraphProblem(f"{raw.size - pos} unexpected bytes at the end")
+    return levels, lists
+
+
+def _check_upper_links(lists: dict[int, np.ndarray], levels: np.ndarray, n: int, gm: int) -> None:
+    """Every upper-level list holds at most M ids, each of an item that has that level."""
     for i, block in lists.items():
         cnt = np.ascontiguousarray(block[:, :4]).view("<u4")[:, 0] & 0xFFFF
         nb = np.ascontiguousarray(block[:, 4:]).view("<u4")
         use = np.arange(gm)[None, :] < cnt[:, None]
         lvl = np.broadcast_to(np.arange(1, len(block) + 1)[:, None], nb.shape)
         if (cnt > gm).any() or (nb[use] >= n).any() or (levels[nb[use]] < lvl[use]).any():
-            return f"item {i}: an upper-level neighbour list is out of range"
-    return None
+            raise _GraphProblem(f"item {i}: an upper-level neighbour list is out of range")
