@@ -13,6 +13,7 @@ import numpy as np
 from tests.conftest import music_like
 from ttmrpp.data.debian_packages import MusicPackage
 
+DPKG_DEB = shutil.which("dpkg-deb") or "dpkg-deb"  # found now: tests may empty PATH later
 DPKG_DEB_MISSING = shutil.which("dpkg-deb") is None
 DEB_NAME = "tiny-data_1.0-1_all.deb"
 
@@ -76,7 +77,7 @@ def build_tiny_deb(tmp_path: Path) -> Path:
     debs = tmp_path / "debs"
     debs.mkdir()
     subprocess.run(
-        ["dpkg-deb", "--build", "-Zxz", str(root), str(debs / DEB_NAME)],
+        [DPKG_DEB, "--build", "-Zxz", str(root), str(debs / DEB_NAME)],
         check=True,
         capture_output=True,
     )
@@ -85,5 +86,5 @@ def build_tiny_deb(tmp_path: Path) -> Path:
 
 def install_into(deb: Path, root: Path) -> Path:
     """Extract `deb` under `root` as `dpkg` would install it under `/` (no root needed)."""
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, capture_output=True)
+    subprocess.run([DPKG_DEB, "-x", str(deb), str(root)], check=True, capture_output=True)
     return root
