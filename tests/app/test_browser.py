@@ -233,6 +233,8 @@ def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app, tmp
         audio_src,
     )
     assert status[0] == 200 and status[1] > 1.0
+    # the line under the player credits what it plays
+    page.locator("#now-playing").get_by_text(f"Now playing: {cell(page, 0, 2)}").wait_for()
     screenshot(page, "search")
 
     # selecting another row loads that track into the player
@@ -244,6 +246,9 @@ def test_browser_search_plays_audio_and_every_tab_renders(browser_page, app, tmp
         " return a && a.getAttribute('download') === name; }",
         arg=Path(third["path"]).name,
     )
+    page.locator("#now-playing").get_by_text(
+        f"Now playing: {third_title} — {third['artist']}"
+    ).wait_for()
 
     page.get_by_role("tab", name="Caption lab").click()
     page.fill("#tags textarea", "jazz, piano")

@@ -43,7 +43,8 @@ def test_search_text_ranks_by_cosine_and_returns_metadata(services):
     assert top["title"].startswith("Song ") and top["artist"].startswith("Artist ")
     assert top["album"].startswith("Album ") and "," in top["tags"]
     table = service.result_table(result)
-    assert table[0][:3] == [1, top["score"], top["title"]] and len(table[0]) == 6
+    assert table[0][:3] == [1, top["score"], top["title"]] and len(table[0]) == 7
+    assert service.RESULT_COLUMNS[-1] == "licence" and table[0][6] == top["licence"] == ""
     assert "4 tracks" in result.message
 
 
@@ -198,6 +199,7 @@ def test_collection_info_counts(services):
     assert info["tracks"] == 6 and info["artists"] == 3 and info["albums"] == 6
     assert info["tags"] == {"genre": 6, "instrument": 6, "mood": 6}
     assert info["model"] == "ttmrpp-tiny" and info["model_note"]
+    assert info["real_tracks"] == 0 and info["real_packages"] == {}
 
 
 def test_index_uploaded_files_adds_good_files_and_reports_failures(fresh_services, tmp_path):

@@ -1,5 +1,5 @@
 """Space packaging: space.yaml, the README front matter, requirements.txt and packages.txt agree
-with each other and with pyproject.toml."""
+with each other, with pyproject.toml and with the demo's real-music packages."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ def test_requirements_match_pyproject():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
 
 
-def test_packages_txt_has_portaudio_for_pyaudio():
+def test_packages_txt_has_portaudio_for_pyaudio_and_the_demo_music():
+    from ttmrpp.data.debian_packages import DEMO
+
     packages = (REPO / "packages.txt").read_text(encoding="utf-8").split()
     assert "portaudio19-dev" in packages
+    assert set(DEMO) <= set(packages)  # installed on the Space: the demo reads them from /

@@ -1,88 +1,36 @@
 """The real-music builder on a real (tiny) Debian package built here with dpkg-deb: music found
 by glob, stems mixed, short files dropped, labels with their sources, licences from a
-machine-readable copyright file."""
+machine-readable copyright file; the same records from the package installed (extracted with
+dpkg-deb under a folder laid out like `/`)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import mutagen
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import music_like
-from ttmrpp.data.debian_music import build_manifest, labels_for
-from ttmrpp.data.debian_packages import MusicPackage
+from tests.data.tiny_deb import (
+    COPYRIGHT,
+    DEB_NAME,
+    DPKG_DEB_MISSING,
+    TINY,
+    build_tiny_deb,
+    install_into,
+)
+from ttmrpp.data.debian_music import build_manifest, installed, labels_for
+from ttmrpp.data.debian_packages import DEMO, MusicPackage
 
 pytest.importorskip("debian", reason="python-debian reads the packages")
-if not shutil.which("dpkg-deb"):
+if DPKG_DEB_MISSING:
     pytest.skip("dpkg-deb (Debian's dpkg) builds the test package", allow_module_level=True)
-
-COPYRIGHT = """\
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: tiny
-
-Files: *
-Copyright: 2020 Game Team
-License: GPL-2+
-
-Files: data/music/calm*
-Copyright: 2021 Ana Corvel
-License: CC-BY-SA-3.0
-"""
-
-
-def _ogg(path: Path, seconds: float, seed: int, **tags) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.stack([music_like(seconds, seed=seed)] * 2, 1), 22050, format="OGG")
-    if tags:
-        f = mutagen.File(path)
-        for k, v in tags.items():
-            f[k] = v
-        f.save()
-
-
-def _deb(tmp_path: Path) -> Path:
-    root = tmp_path / "pkg"
-    music = root / "usr/share/games/tiny/music"
-    _ogg(music / "calm-relax.ogg", 31.0, 1, title="Relax One", artist="Ana Corvel", genre="Ambient")
-    _ogg(music / "jingle.ogg", 2.0, 2)
-    _ogg(music / "Battle.ogg", 31.0, 3, genre="Thrash Metal")
-    song = root / "usr/share/games/tiny/songs/Big Riff"
-    _ogg(song / "song.ogg", 31.0, 4)
-    _ogg(song / "guitar.ogg", 31.0, 5)
-    doc = root / "usr/share/doc/tiny-data"
-    doc.mkdir(parents=True)
-    (doc / "copyright").write_text(COPYRIGHT)
-    (root / "DEBIAN").mkdir()
-    (root / "DEBIAN/control").write_text(
-        "Package: tiny-data\nVersion: 1.0-1\nArchitecture: all\nMaintainer: t <t@example.org>\n"
-        "Description: tiny test package\n test\n"
-    )
-    debs = tmp_path / "debs"
-    debs.mkdir()
-    subprocess.run(
-        ["dpkg-deb", "--build", "-Zxz", str(root), str(debs / "tiny-data_1.0-1_all.deb")],
-        check=True,
-        capture_output=True,
-    )
-    return debs
 
 
 def test_build_manifest_from_a_real_package(tmp_path):
-    debs = _deb(tmp_path)
-    music = MusicPackage(
-        "tiny-data",
-        ("usr/share/games/tiny/music/*.ogg",),
-        "GPL-2+",
-        "Game Team",
-        source=("usr/share/games/tiny/", "data/"),
-    )
-    manifest = build_manifest(tmp_path / "out", {"tiny-data": music}, debs=debs, progress=False)
+    debs = build_tiny_deb(tmp_path)
+    manifest = build_manifest(tmp_path / "out", {"tiny-data": TINY}, debs=debs, progress=False)
     recs = {r["id"]: r for r in map(json.loads, manifest.read_text().splitlines())}
     assert set(recs) == {"tiny-data/Battle.ogg", "tiny-data/calm-relax.ogg"}  # jingle dropped
     calm = recs["tiny-data/calm-relax.ogg"]
@@ -121,3 +69,53 @@ def test_labels_come_only_from_documented_sources():
         "ambient": "album",
     }
     assert labels_for(pkg, "b.ogg", {"genre": "SoundTrack", "title": "Break"}) == {}
+
+
+def _records(manifest: Path) -> list[dict]:
+    return [json.loads(line) for line in manifest.read_text().splitlines()]
+
+
+def test_an_installed_package_is_read_from_the_file_system(tmp_path):
+    debs = build_tiny_deb(tmp_path)
+    root = tmp_path / "root"  # laid out like `/`: what `apt-get install` would leave
+    install_into(debs / DEB_NAME, root)
+    packages = {"tiny-data": TINY}
+    from_deb = build_manifest(tmp_path / "a", packages, debs=debs, progress=False, root=None)
+    no_debs = tmp_path / "no-debs"  # empty: nothing may be fetched, nothing is
+    from_disk = build_manifest(tmp_path / "b", packages, debs=no_debs, progress=False, root=root)
+    assert _records(from_disk) == _records(from_deb) and len(_records(from_disk)) == 2
+    assert not no_debs.exists()
+    for rec in _records(from_disk):
+        a, b = (tmp_path / x / rec["audio"] for x in "ab")
+        assert a.read_bytes() == b.read_bytes()
+    calm = {r["id"]: r for r in _records(from_disk)}["tiny-data/calm-relax.ogg"]
+    assert calm["licence"] == "CC-BY-SA-3.0"  # the copyright file was read from the disk
+
+    # The copyright file is read from the disk too: changed there, the licence follows.
+    doc = root / "usr/share/doc/tiny-data/copyright"
+    doc.write_text(COPYRIGHT.replace("CC-BY-SA-3.0", "CC0-1.0"))
+    again = build_manifest(tmp_path / "c", packages, debs=no_debs, progress=False, root=root)
+    assert {r["id"]: r["licence"] for r in _records(again)}["tiny-data/calm-relax.ogg"] == (
+        "CC0-1.0"
+    )
+
+
+def test_a_package_counts_as_installed_with_its_copyright_file_and_music(tmp_path):
+    debs = build_tiny_deb(tmp_path)
+    root = tmp_path / "root"
+    install_into(debs / DEB_NAME, root)
+    assert installed(TINY, root) is not None
+    elsewhere = MusicPackage("tiny-data", ("usr/share/games/other/*.ogg",), "x", "y")
+    assert installed(elsewhere, root) is None  # no music where the globs look
+    excluded = MusicPackage("tiny-data", TINY.music, "x", "y", exclude=("*.ogg",))
+    assert installed(excluded, root) is None
+    (root / "usr/share/doc/tiny-data/copyright").unlink()
+    assert installed(TINY, root) is None  # not installed: its .deb is read instead
+    assert installed(TINY, tmp_path / "nothing-here") is None
+
+
+def test_the_demo_set_is_small_freely_licensed_and_credited():
+    assert set(DEMO) == {"marsshooter-data", "openclonk-data", "freedink-data", "zaz-data"}
+    for pkg in DEMO.values():
+        assert pkg.licence and pkg.credit and pkg.music
+    assert DEMO["marsshooter-data"].licence == "CC-BY-SA-3.0"

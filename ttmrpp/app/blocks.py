@@ -2,10 +2,10 @@
 its events to the plain functions of `ttmrpp.app.services`. No search or model logic lives here.
 
 Every event has an `api_name`, so `gradio_client` can drive the app: `/startup`,
-`/search_text`, `/search_audio`, `/search_hybrid`, `/play`, `/example`, `/caption_lab`,
-`/caption_compare`, `/caption_stream`, `/use_caption_*`, `/search_caption_*`, `/tag_clip`,
-`/tag_caption`, `/atlas`, `/atlas_open`, `/atlas_recolor`, `/collection_info`, `/index_files`,
-`/index_folder`.
+`/search_text`, `/search_audio`, `/search_hybrid`, `/play`, `/now_playing`, `/example`,
+`/caption_lab`, `/caption_compare`, `/caption_stream`, `/use_caption_*`, `/search_caption_*`,
+`/tag_clip`, `/tag_caption`, `/atlas`, `/atlas_open`, `/atlas_recolor`, `/collection_info`,
+`/index_files`, `/index_folder`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def build_demo(services, taggers: TaggerZoo | None = None) -> gr.Blocks:
         )
         status = gr.Markdown(
             "⏳ Loading the model and the collection. The first launch on a new machine builds "
-            "the demo catalog, its index and map first; progress shows here.",
+            "the demo catalog (generated music and real recordings from Debian packages), its "
+            "index and map first; progress shows here.",
             elem_id="status",
             min_height=90,
         )

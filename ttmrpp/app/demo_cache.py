@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ttmrpp.app.real_demo import demo_manifest
 from ttmrpp.app.services.common import Progress, Services
+from ttmrpp.fileio import read_jsonl
 
 log = logging.getLogger("ttmrpp.app.launch")  # the messages are the launch's own
 
@@ -69,21 +72,27 @@ def build_demo_index(
     seconds: float,
     report: Progress,
     tqdm_bars: bool = True,
+    real: Sequence[Path] = (),
 ) -> tuple[Any, Any]:
-    """(index, model): render the demo catalog into `catalog`, embed it and save the index
-    in `index_dir` (with the model's weights when `model_spec` is an architecture name)."""
+    """(index, model): render the demo catalog into `catalog`, embed it with the real
+    recordings of the manifests `real` (`ttmrpp.app.real_demo`) and save the index in
+    `index_dir` (with the model's weights when `model_spec` is an architecture name). The
+    manifest of both is written beside `catalog` (`manifest-<settings>.jsonl`)."""
     from ttmrpp.model.factory import is_architecture, spec_for_index
     from ttmrpp.search.index import MusicIndex
 
     report(0, 4, f"rendering the demo catalog ({tracks} tracks)")
-    manifest = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
+    generated = build_catalog_into(catalog, tracks, seconds, progress=tqdm_bars)
+    name = index_dir.name.removeprefix("index-")
+    manifest = demo_manifest(catalog.parent / f"manifest-{name}.jsonl", generated, real)
     report(1, 4, "loading the retrieval model")
     model = load_retrieval_model(model_spec)
-    report(2, 4, f"embedding {tracks} tracks")
+    count = len(read_jsonl(manifest))
+    report(2, 4, f"embedding {count} tracks")
     index = MusicIndex.create(model, spec_for_index(model_spec))
     result = index.update(model, manifest, progress=tqdm_bars)
     if result.failures:
-        log.warning("demo catalog: %d tracks failed to embed", len(result.failures))
+        log.warning("demo collection: %d tracks failed to embed", len(result.failures))
     # An architecture name has random audio weights: keep them with the index.
     index.save(index_dir, model=model if is_architecture(model_spec) else None)
     return index, model

@@ -1,8 +1,10 @@
 """The app's demo set-up: the default model, and the demo catalog, index and atlas in a cache.
 
-The first launch on a fresh machine renders the demo catalog (the embedded music world),
-embeds it into an index and computes the atlas, reporting progress; later launches load all
-of it from the cache folder (`TTMRPP_CACHE`, default `~/.cache/ttmrpp`).
+The first launch on a fresh machine renders the demo catalog (the embedded music world), adds
+the real recordings of a few Debian packages (`ttmrpp.app.real_demo`; `TTMRPP_REAL_DEMO=0`
+leaves them out), embeds it all into an index and computes the atlas, reporting progress;
+later launches load all of it from the cache folder (`TTMRPP_CACHE`, default
+`~/.cache/ttmrpp`).
 
     loader = DemoLoader()                 # nothing happens yet
     services = loader.get(progress)       # builds or loads, once per process
@@ -16,7 +18,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 # FALLBACK_SEED, build_catalog_into and load_retrieval_model stay importable from here.
@@ -24,8 +26,10 @@ from ttmrpp.app.demo_cache import FALLBACK_SEED as FALLBACK_SEED
 from ttmrpp.app.demo_cache import build_catalog_into as build_catalog_into
 from ttmrpp.app.demo_cache import build_demo_index, fit_atlas, load_cached_index
 from ttmrpp.app.demo_cache import load_retrieval_model as load_retrieval_model
+from ttmrpp.app.real_demo import RealSource, fetch_real_tracks, real_demo_enabled, real_suffix
 from ttmrpp.app.services.common import Limits, Progress, Services
 from ttmrpp.assets import cache_dir, has_shipped_model
+from ttmrpp.data.debian_packages import MusicPackage
 from ttmrpp.model.factory import DEFAULT
 
 log = logging.getLogger(__name__)
@@ -105,17 +109,40 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", Path(text).name or text).strip("-").lower()
 
 
+def real_source(real: bool | RealSource | None = None) -> RealSource | None:
+    """Where the demo's real recordings come from, or None when they are off: `real` (a
+    `RealSource`, or True for the default one), else `TTMRPP_REAL_DEMO` (on by default)."""
+    if isinstance(real, RealSource):
+        return real
+    return RealSource() if real_demo_enabled(real) else None
+
+
 def cached_index_dir(
     cache: Path | None = None,
     model_spec: str | None = None,
     tracks: int | None = None,
     seconds: float = DEFAULT_SECONDS,
+    real: bool | RealSource | None = None,
 ) -> Path:
-    """Where `prepare` keeps the demo index for these settings (it may not exist yet)."""
+    """Where `prepare` keeps the demo index for these settings (it may not exist yet); with
+    the real recordings (`real_source(real)`) the name says which."""
+    source = real_source(real)
+    return _index_dir(
+        cache, model_spec, tracks, seconds, source.packages.values() if source else ()
+    )
+
+
+def _index_dir(
+    cache: Path | None,
+    model_spec: str | None,
+    tracks: int | None,
+    seconds: float,
+    packages: Iterable[MusicPackage],
+) -> Path:
     cache = Path(cache) if cache is not None else cache_dir()
     model_spec = model_spec or default_model_spec()[0]
     tracks = demo_tracks() if tracks is None else tracks
-    return cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s"
+    return cache / f"index-{_slug(model_spec)}-{tracks}x{seconds:g}s{real_suffix(packages)}"
 
 
 def is_cached(**settings) -> bool:
@@ -132,6 +159,7 @@ def prepare(
     tqdm_bars: bool = True,
     roots: Sequence[str | os.PathLike] | None = None,
     shared: bool | None = None,
+    real: bool | RealSource | None = None,
 ) -> Services:
     """Load the demo services from the cache, building what is missing; a damaged cached
     index (an empty or corrupt file, a broken manifest, ...) is rebuilt and the model note
@@ -146,6 +174,9 @@ def prepare(
         tqdm_bars: show tqdm bars for the long stages (rendering, embedding, atlas).
         roots: folders visitors may index (default `allowed_roots()`: the environment).
         shared: uploads join the shared collection (default `shared_uploads()`).
+        real: add the real recordings (`real_source`: default on unless
+            `TTMRPP_REAL_DEMO=0`). Packages that cannot be had are left out, the note says
+            so, and the next launch tries again.
     """
     cache = Path(cache) if cache is not None else cache_dir()
     note = ""
@@ -153,24 +184,37 @@ def prepare(
         model_spec, note = default_model_spec()
     tracks = demo_tracks() if tracks is None else tracks
     report = progress or (lambda done, total, what: None)
-    index_dir = cached_index_dir(cache, model_spec, tracks, seconds)
+    source = real_source(real)
+    wanted = list(source.packages.values()) if source else []
+    index_dir = _index_dir(cache, model_spec, tracks, seconds, wanted)
     t0 = time.perf_counter()
 
     roots = allowed_roots() if roots is None else resolve_roots(roots)
     index, model, damaged = load_cached_index(index_dir, model_spec, report)
+    real_manifests: list[Path] = []
+    if index is None and source is not None:
+        report(0, 4, "getting the real recordings (Debian packages)")
+        got = fetch_real_tracks(cache, source, progress=tqdm_bars)
+        real_manifests = list(got.manifests.values())
+        if got.missing:  # the demo without them has its own cache folder
+            log.warning("real demo tracks: %s", got.note)
+            note = f"{note} {got.note}".strip()
+            index_dir = _index_dir(cache, model_spec, tracks, seconds, got.packages.values())
+            index, model, damaged_too = load_cached_index(index_dir, model_spec, report)
+            damaged = damaged or damaged_too
     if damaged:
         note = f"{note} {DAMAGED_NOTE}".strip()
     if index is None:
         catalog = cache / f"catalog-{tracks}x{seconds:g}s"
         index, model = build_demo_index(
-            catalog, index_dir, model_spec, tracks, seconds, report, tqdm_bars
+            catalog, index_dir, model_spec, tracks, seconds, report, tqdm_bars, real_manifests
         )
     services = Services(
         model=model,
         index=index,
         model_spec=model_spec,
         model_note=note,
-        collection_name=f"demo catalog ({tracks} generated tracks)",
+        collection_name=collection_name(index, tracks),
         index_dir=index_dir,
         upload_dir=cache / "uploads",
         allowed_roots=roots,
@@ -180,6 +224,16 @@ def prepare(
     fit_atlas(services, tqdm_bars)
     report(4, 4, f"ready in {time.perf_counter() - t0:.0f} s")
     return services
+
+
+def collection_name(index, tracks: int) -> str:
+    """What the demo collection is: generated tracks, and the real recordings it holds."""
+    packages = {t["package"] for t in index.tracks if t.get("package")}
+    real = sum(1 for t in index.tracks if t.get("package"))
+    if not real:
+        return f"demo catalog ({tracks} generated tracks)"
+    source = f"{len(packages)} Debian package" + ("s" if len(packages) > 1 else "")
+    return f"demo catalog ({tracks} generated tracks + {real} real recordings from {source})"
 
 
 class DemoLoader:

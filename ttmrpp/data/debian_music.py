@@ -3,17 +3,19 @@
     manifest = build_manifest(Path("real-music"), BENCHMARK, debs=Path("debs"))
 
 Packages are fetched with `apt-get download` (any Debian/Ubuntu machine; already downloaded
-`.deb` files are reused) and read with python-debian, so nothing is installed. Each track keeps
-its title, artist, album, licence and credit (shown wherever it is listed or played), its labels
-by category and where each label came from.
+`.deb` files are reused) and read with python-debian, so nothing is installed. A package that
+is installed already (its `/usr/share/doc/<package>/copyright` is there and its music globs
+match files: what a Space's `packages.txt` apt-installs) is read from the file system instead,
+giving the same records. Each track keeps its title, artist, album, licence and credit (shown
+wherever it is listed or played), its labels by category and where each label came from.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import io
+import os
 import subprocess
-import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
@@ -47,26 +49,100 @@ def download(names: Iterable[str], debs: Path) -> dict[str, Path]:
     return found
 
 
-def _members(deb: Path) -> tarfile.TarFile:
-    from debian.debfile import DebFile
+class DebFiles:
+    """The files of a `.deb`, read with python-debian (nothing installed)."""
 
-    return DebFile(str(deb)).data.tgz()
+    def __init__(self, deb: Path) -> None:
+        from debian.debfile import DebFile
+
+        self._tar = DebFile(str(deb)).data.tgz()
+        self._members = {m.name.removeprefix("./"): m for m in self._tar.getmembers()}
+
+    def files(self) -> list[str]:
+        """Paths (no leading `./`) of the package's regular files; links are left out."""
+        return [name for name, m in self._members.items() if m.isfile()]
+
+    def read(self, path: str) -> bytes:
+        """A file's bytes; KeyError when the package has no such regular file."""
+        member = self._members[path]
+        data = self._tar.extractfile(member) if member.isfile() else None
+        if data is None:
+            raise KeyError(path)
+        return data.read()
+
+    def close(self) -> None:
+        self._tar.close()
+
+
+class InstalledFiles:
+    """An installed package's music files under `root` (`/`: what apt-get installed)."""
+
+    def __init__(self, pkg: MusicPackage, root: Path) -> None:
+        self._root = Path(root)
+        self._files: list[str] = []
+        for top in sorted({_fixed_prefix(p.partition("!")[0]) for p in pkg.music}):
+            for folder, dirs, names in os.walk(self._root / top):
+                dirs.sort()
+                for name in sorted(names):
+                    path = Path(folder) / name
+                    if path.is_file() and not path.is_symlink():  # as a .deb's regular files
+                        self._files.append(path.relative_to(self._root).as_posix())
+
+    def files(self) -> list[str]:
+        """Paths (relative to `root`) of the regular files under the music globs' folders;
+        links are left out, as `DebFiles` leaves them out."""
+        return list(self._files)
+
+    def read(self, path: str) -> bytes:
+        """A file's bytes (any file under `root`, e.g. the copyright file); KeyError when
+        there is none."""
+        try:
+            return (self._root / path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(path) from None
+
+    def close(self) -> None:
+        pass
+
+
+def _fixed_prefix(pattern: str) -> str:
+    """The folders of a glob before its first wildcard (`a/b/*/c.ogg` -> `a/b`)."""
+    parts = PurePosixPath(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return "/".join(fixed)
+
+
+def installed(pkg: MusicPackage, root: Path = Path("/")) -> InstalledFiles | None:
+    """The package's files under `root` when it is installed there (its copyright file is
+    present and its music globs match files), else None."""
+    if not (Path(root) / "usr/share/doc" / pkg.name / "copyright").is_file():
+        return None
+    found = InstalledFiles(pkg, root)
+    archives = [p.partition("!")[0] for p in pkg.music]
+    for name in found.files():
+        excluded = any(fnmatch.fnmatch(PurePosixPath(name).name, x) for x in pkg.exclude)
+        if not excluded and any(fnmatch.fnmatch(name, a) for a in archives):
+            return found
+    return None
 
 
 def _matching(
-    tar: tarfile.TarFile, patterns: tuple[str, ...], exclude: tuple[str, ...] = ()
+    src: DebFiles | InstalledFiles, patterns: tuple[str, ...], exclude: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, bytes]]:
     """(path inside the package, bytes) of the files matching the globs and none of `exclude`;
     `X.pk3!glob` looks inside the zip archive X.pk3."""
-    for member in tar.getmembers():
-        name = member.name.removeprefix("./")
+    for name in src.files():
         if any(fnmatch.fnmatch(PurePosixPath(name).name, x) for x in exclude):
             continue
         for pattern in patterns:
             archive, _, inner = pattern.partition("!")
-            if not fnmatch.fnmatch(name, archive) or not member.isfile():
+            if not fnmatch.fnmatch(name, archive):
                 continue
-            data = tar.extractfile(member).read()
+            data = src.read(name)
             if not inner:
                 yield name, data
                 continue
@@ -79,14 +155,13 @@ def _matching(
                         yield f"{name}!{entry}", zf.read(entry)
 
 
-def _licence(tar: tarfile.TarFile, pkg: MusicPackage, path: str) -> tuple[str, str]:
+def _licence(src: DebFiles | InstalledFiles, pkg: MusicPackage, path: str) -> tuple[str, str]:
     """(licence, credit) from the package's machine-readable copyright file for this file,
     else the table's."""
     from debian.copyright import Copyright, Error
 
     try:
-        member = tar.extractfile(f"./usr/share/doc/{pkg.name}/copyright")
-        text = member.read().decode("utf-8", "replace")
+        text = src.read(f"usr/share/doc/{pkg.name}/copyright").decode("utf-8", "replace")
         installed, source = pkg.source
         if not path.startswith(installed) or not installed:
             return pkg.licence, pkg.credit
@@ -101,11 +176,11 @@ def _licence(tar: tarfile.TarFile, pkg: MusicPackage, path: str) -> tuple[str, s
     return para.license.synopsis or pkg.licence, credit
 
 
-def _sidecar(tar: tarfile.TarFile, path: str) -> dict[str, str]:
+def _sidecar(src: DebFiles | InstalledFiles, path: str) -> dict[str, str]:
     """`key=value` lines of a tags file beside a track (title, artist, album, license)."""
     try:
-        text = tar.extractfile("./" + path).read().decode("utf-8", "replace")
-    except (KeyError, AttributeError):
+        text = src.read(path).decode("utf-8", "replace")
+    except KeyError:
         return {}
     pairs = (line.partition("=") for line in text.splitlines())
     keep = {"title", "artist", "album", "genre", "license"}
@@ -169,63 +244,75 @@ def _mix_stems(folder_files: dict[str, bytes], out: Path) -> None:
             f.write(mix[start : start + (1 << 15)])
 
 
-def package_tracks(pkg: MusicPackage, deb: Path, out: Path, split: str) -> list[TrackRecord]:
-    """Extract one package's music into `out/audio/<package>/` and describe each track."""
+def package_tracks(
+    pkg: MusicPackage, deb: Path | DebFiles | InstalledFiles, out: Path, split: str
+) -> list[TrackRecord]:
+    """Extract one package's music into `out/audio/<package>/` and describe each track.
+
+    `deb`: the package's `.deb` file, or its files (`DebFiles`, or `installed(pkg)`)."""
+    src = DebFiles(deb) if isinstance(deb, str | os.PathLike) else deb
+    try:
+        return _package_tracks(pkg, src, out, split)
+    finally:
+        src.close()
+
+
+def _package_tracks(
+    pkg: MusicPackage, src: DebFiles | InstalledFiles, out: Path, split: str
+) -> list[TrackRecord]:
     records: list[TrackRecord] = []
-    with _members(deb) as tar:
-        files = dict(_matching(tar, pkg.music, pkg.exclude))
-        sidecars = {}
-        if pkg.sidecar_tags:
-            sidecars = {p: _sidecar(tar, p + pkg.sidecar_tags) for p in files}
-        stems = {}
-        if pkg.stems:  # e.g. a song folder's song.ogg + guitar.ogg
-            by_folder = {str(PurePosixPath(p).parent) for p in files}
-            for m in tar.getmembers():
-                name = m.name.removeprefix("./")
-                parent, base = str(PurePosixPath(name).parent), PurePosixPath(name).name
-                if parent in by_folder and base in pkg.stems and m.isfile():
-                    stems.setdefault(parent, {})[base] = tar.extractfile(m).read()
-        for path, data in sorted(files.items()):
-            inner = path.split("!")[-1]
-            name = PurePosixPath(inner).name
-            rel = PurePosixPath(inner).parent.name + "-" + name if pkg.stems else name
-            if not PurePosixPath(rel).suffix:  # e.g. blobwars' extensionless Ogg files
-                rel += ".ogg"
-            target = out / "audio" / pkg.name / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if pkg.stems:
-                _mix_stems(stems[str(PurePosixPath(path).parent)], target)
-            else:
-                target.write_bytes(data)
-            tags = {**_tags(target), **sidecars.get(path, {})}
-            if tags.get("duration", 0.0) < pkg.min_seconds:
-                target.unlink()
-                continue
-            facts = pkg.files.get(name, {})
-            if pkg.stems and "title" not in tags:
-                tags["title"] = PurePosixPath(inner).parent.name
-            licence, credit = _licence(tar, pkg, path.split("!")[0])
-            sources = labels_for(pkg, name, tags)
-            by_cat: dict[str, list[str]] = {}
-            for label in sources:
-                by_cat.setdefault(CATEGORY.get(label, "genre"), []).append(label)
-            records.append(
-                {
-                    "id": f"{pkg.name}/{rel}",
-                    "audio": target.relative_to(out).as_posix(),
-                    "split": split,
-                    "package": pkg.name,
-                    "title": facts.get("title") or tags.get("title") or PurePosixPath(rel).stem,
-                    "artist": facts.get("artist") or tags.get("artist") or pkg.artist or None,
-                    "album": tags.get("album"),
-                    "duration": round(tags["duration"], 3),
-                    "tags": by_cat,
-                    "label_sources": sources,
-                    "licence": facts.get("licence") or tags.get("license") or licence,
-                    "credit": credit if "licence" not in facts else facts.get("artist", credit),
-                    "copyright_file": f"/usr/share/doc/{pkg.name}/copyright",
-                }
-            )
+    files = dict(_matching(src, pkg.music, pkg.exclude))
+    sidecars = {}
+    if pkg.sidecar_tags:
+        sidecars = {p: _sidecar(src, p + pkg.sidecar_tags) for p in files}
+    stems = {}
+    if pkg.stems:  # e.g. a song folder's song.ogg + guitar.ogg
+        by_folder = {str(PurePosixPath(p).parent) for p in files}
+        for name in src.files():
+            parent, base = str(PurePosixPath(name).parent), PurePosixPath(name).name
+            if parent in by_folder and base in pkg.stems:
+                stems.setdefault(parent, {})[base] = src.read(name)
+    for path, data in sorted(files.items()):
+        inner = path.split("!")[-1]
+        name = PurePosixPath(inner).name
+        rel = PurePosixPath(inner).parent.name + "-" + name if pkg.stems else name
+        if not PurePosixPath(rel).suffix:  # e.g. blobwars' extensionless Ogg files
+            rel += ".ogg"
+        target = out / "audio" / pkg.name / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if pkg.stems:
+            _mix_stems(stems[str(PurePosixPath(path).parent)], target)
+        else:
+            target.write_bytes(data)
+        tags = {**_tags(target), **sidecars.get(path, {})}
+        if tags.get("duration", 0.0) < pkg.min_seconds:
+            target.unlink()
+            continue
+        facts = pkg.files.get(name, {})
+        if pkg.stems and "title" not in tags:
+            tags["title"] = PurePosixPath(inner).parent.name
+        licence, credit = _licence(src, pkg, path.split("!")[0])
+        sources = labels_for(pkg, name, tags)
+        by_cat: dict[str, list[str]] = {}
+        for label in sources:
+            by_cat.setdefault(CATEGORY.get(label, "genre"), []).append(label)
+        records.append(
+            {
+                "id": f"{pkg.name}/{rel}",
+                "audio": target.relative_to(out).as_posix(),
+                "split": split,
+                "package": pkg.name,
+                "title": facts.get("title") or tags.get("title") or PurePosixPath(rel).stem,
+                "artist": facts.get("artist") or tags.get("artist") or pkg.artist or None,
+                "album": tags.get("album"),
+                "duration": round(tags["duration"], 3),
+                "tags": by_cat,
+                "label_sources": sources,
+                "licence": facts.get("licence") or tags.get("license") or licence,
+                "credit": credit if "licence" not in facts else facts.get("artist", credit),
+                "copyright_file": f"/usr/share/doc/{pkg.name}/copyright",
+            }
+        )
     return records
 
 
@@ -235,13 +322,27 @@ def build_manifest(
     debs: Path | None = None,
     split: str = "test",
     progress: bool = True,
+    root: Path | None = Path("/"),
 ) -> Path:
-    """Fetch, extract and describe the packages' music; write `out/manifest.jsonl`."""
+    """Fetch, extract and describe the packages' music; write `out/manifest.jsonl`.
+
+    Args:
+        debs: where the `.deb` files are kept (default `out/debs`); missing ones are fetched
+            with `apt-get download`.
+        root: a folder laid out like `/` (default `/`); packages installed there
+            (`installed`) are read from it and not fetched. None: every package comes from
+            its `.deb`.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    found = download(packages, debs or out / "debs")
+    sources: dict[str, Path | InstalledFiles] = {}
+    if root is not None:
+        sources = {n: f for n, p in packages.items() if (f := installed(p, root)) is not None}
+    missing = [n for n in packages if n not in sources]
+    if missing:
+        sources |= download(missing, debs or out / "debs")
     records: list[TrackRecord] = []
     for name in tqdm(sorted(packages), desc="packages", disable=not progress):
-        records += package_tracks(packages[name], found[name], out, split)
+        records += package_tracks(packages[name], sources[name], out, split)
     manifest = out / "manifest.jsonl"
     atomic_write_jsonl(manifest, records)
     return manifest

@@ -142,6 +142,31 @@ BENCHMARK = {
 }
 
 
+# The app's demo set (`ttmrpp.app.real_demo`): real recordings added to the generated demo
+# catalog, chosen for small .debs and diverse styles, every track credited: Obsidian Shell's
+# metal, K-Pone's house, reggae, ambient, rock and orchestral tracks, the two classical
+# recordings (cello; violin and orchestra) and four pieces of paniq's album "Neurons: Fire At
+# Will". 24 tracks, 103 minutes, 99 MB of audio from 228 MB of .debs (68 + 112 + 29 + 19;
+# 10 s to extract). Left out: naev-data and
+# berusky2-data (ambient/electronic, piano and relaxing tracks) are 350 and 535 MB .debs, too
+# much to fetch on a first launch or install on a Space for a few tracks.
+DEMO = {
+    p.name: p
+    for p in (
+        BENCHMARK["marsshooter-data"],  # 10 tracks, 49 MB: metal (CC-BY-SA-3.0)
+        BENCHMARK["openclonk-data"],  # 8 tracks, 29 MB: house, reggae, ambient, rock, ...
+        BENCHMARK["freedink-data"],  # 2 tracks, 11 MB: classical (CC-BY-SA-3.0, EFF OAL)
+        MusicPackage(  # 4 tracks, 10 MB: paniq (CC-BY-SA-3.0; the other files are sounds)
+            "zaz-data",
+            ("usr/share/games/zaz/mus*.ogg",),
+            "CC-BY-SA-3.0",
+            "Leonard Ritter (paniq)",
+            source=("usr/share/games/zaz/", "data/"),
+        ),
+    )
+}
+
+
 def _pkg(name: str, *music: str, **kw) -> MusicPackage:
     """A training package whose licence and credits are those of its copyright file."""
     doc = f"see /usr/share/doc/{name}/copyright"

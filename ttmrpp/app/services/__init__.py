@@ -39,6 +39,7 @@ from ttmrpp.app.services.search import (
     SearchResult,
     example_queries,
     hit_row,
+    now_playing,
     playable,
     result_table,
     search,
@@ -50,11 +51,11 @@ from ttmrpp.app.services.uploads import UploadStore, VisitorUploads, close_uploa
 
 __all__ = [
     "DEFAULT_K", "MAX_K", "MAX_QUERY_SECONDS", "MIN_QUERY_SECONDS", "NOT_ALLOWED",
-    "RESULT_COLUMNS", "IndexReport", "Limits", "Progress", "QueryError", "SearchResult",
-    "Services", "UploadStore", "VisitorUploads", "atlas_figure", "atlas_points",
-    "audio_duration", "caption_compare", "caption_compare_stream", "caption_stream",
-    "check_count", "check_text", "close_uploads", "collection_info", "example_queries",
-    "hit_row", "index_folder", "index_uploaded_files", "inside_roots", "load_query_audio",
-    "parse_tag_text", "playable", "result_table", "search", "search_audio", "search_hybrid",
-    "search_text", "tag_categories",
+    "RESULT_COLUMNS", "IndexReport", "Limits", "Progress", "QueryError",
+    "SearchResult", "Services", "UploadStore", "VisitorUploads", "atlas_figure",
+    "atlas_points", "audio_duration", "caption_compare", "caption_compare_stream",
+    "caption_stream", "check_count", "check_text", "close_uploads", "collection_info",
+    "example_queries", "hit_row", "index_folder", "index_uploaded_files", "inside_roots",
+    "load_query_audio", "now_playing", "parse_tag_text", "playable", "result_table", "search",
+    "search_audio", "search_hybrid", "search_text", "tag_categories",
 ]  # fmt: skip

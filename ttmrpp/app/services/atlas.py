@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
-from ttmrpp.app.services.common import QueryError, Services
+from ttmrpp.app.services.common import QueryError, Services, credit_line
 
 
 def atlas_points(services: Services, progress: bool = False):
@@ -28,7 +30,8 @@ def atlas_figure(
     query_vector: np.ndarray | None = None,
     query_label: str = "query",
 ):
-    """A plotly figure of the map coloured by a tag category, with the query marked (if any)."""
+    """A plotly figure of the map coloured by a tag category, with the query marked (if any);
+    hovering a track shows its metadata, licence and credit."""
     from ttmrpp.search.atlas import atlas_figure as draw
     from ttmrpp.search.atlas import place
 
@@ -41,7 +44,25 @@ def atlas_figure(
         if q.shape != (services.index.dim,):
             raise QueryError(f"A query vector needs {services.index.dim} values, not {q.size}.")
         queries.append((query_label, place(services.index, atlas, q)[0]))
-    return draw(services.index, atlas, color_by=color_by or "genre", queries=queries)
+    fig = draw(services.index, atlas, color_by=color_by or "genre", queries=queries)
+    add_credits(fig, services)
+    return fig
+
+
+def add_credits(fig, services: Services) -> None:
+    """Append each track's licence and credit to its hover text (attribution wherever a track
+    is shown; the points carry their track's path in `customdata`)."""
+    by_path = {t["path"]: t for t in services.index.tracks}
+    for trace in fig.data:
+        if trace.customdata is None or trace.hovertext is None:
+            continue
+        texts = []
+        for text, path in zip(trace.hovertext, trace.customdata, strict=True):
+            credit = credit_line(by_path.get(path) or {})
+            texts.append(
+                f"{text}<br>licence: {html.escape(credit, quote=False)}" if credit else text
+            )
+        trace.hovertext = texts
 
 
 def tag_categories(services: Services) -> list[str]:

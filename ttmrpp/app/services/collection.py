@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,11 @@ log = logging.getLogger(__name__)
 
 
 def collection_info(services: Services, session: VisitorUploads | None = None) -> dict[str, Any]:
-    """What is loaded: model, collection, counts of tracks, artists, albums and tags, and how
-    uploads and folders are handled here (no server paths: this is shown to visitors)."""
+    """What is loaded: model, collection, counts of tracks, artists, albums and tags, the real
+    recordings by Debian package, and how uploads and folders are handled here (no server
+    paths: this is shown to visitors)."""
     tracks = services.index.tracks
+    packages = Counter(t["package"] for t in tracks if t.get("package"))
     cfg = services.model.config
     tag_counts = {
         cat: len({v for t in tracks for v in as_list((t.get("tags") or {}).get(cat))})
@@ -53,6 +56,8 @@ def collection_info(services: Services, session: VisitorUploads | None = None) -
         "albums": len({(t.get("artist"), t["album"]) for t in tracks if t.get("album")}),
         "hours": round(sum(float(t.get("duration") or 0) for t in tracks) / 3600, 2),
         "tags": tag_counts,
+        "real_tracks": sum(packages.values()),
+        "real_packages": dict(sorted(packages.items())),
         "failed_files": len(services.index.failures),
         "search": {"hnsw": "HNSW", "scan": "compressed scan"}.get(
             services.index.search_method, "exact"

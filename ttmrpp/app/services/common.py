@@ -133,6 +133,16 @@ def scrub_paths(text: str) -> str:
     return _PATH.sub(lambda m: re.split(r"[\\/]", m.group(0).rstrip("/\\"))[-1] or "…", text)
 
 
+def credit_line(track: Mapping[str, Any]) -> str:
+    """A track's licence and credit as one line ("CC-BY-SA-3.0 · 2011, Obsidian Shell"); the
+    credit is left out where it only repeats the artist; "" when neither is known."""
+    licence = " ".join(str(track.get("licence") or "").split())
+    credit = " ".join(str(track.get("credit") or "").split())
+    if credit == " ".join(str(track.get("artist") or "").split()):
+        credit = ""
+    return " · ".join(part for part in (licence, credit) if part)
+
+
 def shorten(text: Any, limit: int = 60) -> str:
     """`text` as one line of at most `limit` characters (an ellipsis marks a cut)."""
     text = " ".join(str(text).split())

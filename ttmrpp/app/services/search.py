@@ -18,6 +18,7 @@ from ttmrpp.app.services.common import (
     check_k,
     check_text,
     check_weight,
+    credit_line,
     load_query_audio,
     shorten,
 )
@@ -133,7 +134,9 @@ def playable(services: Services, path: str, session: VisitorUploads | None = Non
 
 
 def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
-    """A result as shown: rank, score, title, artist, album, tags (one string), audio path."""
+    """A result as shown: rank, score, title, artist, album, tags (one string), licence and
+    credit (attribution; generated tracks: `ttmrpp.app.real_demo.GENERATED_LICENCE`), audio
+    path."""
     tags = hit.get("tags") or {}
     flat = [
         t for values in tags.values() for t in (values if isinstance(values, list) else [values])
@@ -145,19 +148,32 @@ def hit_row(hit: dict[str, Any]) -> dict[str, Any]:
         "artist": hit.get("artist") or "",
         "album": hit.get("album") or "",
         "tags": ", ".join(dict.fromkeys(str(t) for t in flat)),
+        "licence": hit.get("licence") or "",
+        "credit": hit.get("credit") or "",
         "path": hit["path"],
         "id": hit.get("id", ""),
         "yours": bool(hit.get("yours")),
     }
 
 
-RESULT_COLUMNS = ["#", "score", "title", "artist", "album", "tags"]
+RESULT_COLUMNS = ["#", "score", "title", "artist", "album", "tags", "licence"]
+RESULT_KEYS = ["rank", "score", "title", "artist", "album", "tags", "licence"]
 
 
 def result_table(result: SearchResult) -> list[list[Any]]:
     """Rows for a results table, in `RESULT_COLUMNS` order."""
-    keys = ["rank", "score", "title", "artist", "album", "tags"]
-    return [[h[k] for k in keys] for h in result.hits]
+    return [[h[k] for k in RESULT_KEYS] for h in result.hits]
+
+
+def now_playing(hit: dict[str, Any] | None) -> str:
+    """The line under the player for a result row: "Now playing: title — artist · licence ·
+    credit" (the attribution its licence asks for); "" when nothing plays."""
+    if not hit:
+        return ""
+    title = hit.get("title") or Path(hit.get("path") or "track").stem
+    who = f"{title} — {hit['artist']}" if hit.get("artist") else title
+    credit = credit_line(hit)
+    return f"Now playing: {who}" + (f" · {credit}" if credit else "")
 
 
 def example_queries(services: Services) -> list[str]:

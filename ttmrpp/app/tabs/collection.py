@@ -95,6 +95,14 @@ def info_markdown(info: dict[str, Any]) -> str:
         f"- **Tracks:** {info['tracks']} ({info['hours']} h) · **artists:** {info['artists']} · "
         f"**albums:** {info['albums']}",
         f"- **Distinct tags:** {tags}",
+    ]
+    if info.get("real_tracks"):
+        packages = ", ".join(f"{p} ({n})" for p, n in info["real_packages"].items())
+        lines.append(
+            f"- **Real recordings:** {info['real_tracks']} tracks from {packages}; each is "
+            "listed and played with its licence and credit"
+        )
+    lines += [
         f"- **Search:** {info['search']} · files that failed to index: {info['failed_files']}",
     ]
     if info.get("uploads") == "shared":

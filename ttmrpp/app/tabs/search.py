@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,8 @@ class SearchTab:
     query: gr.Textbox
     k: gr.Slider
     examples: gr.Dataset
-    outputs: list[gr.components.Component]  # message, results, player, hits, vector, label
+    # message, results, player, hits, vector, label, playing (states are not in the API)
+    outputs: list[gr.components.Component]
     query_vector: gr.State
     query_label: gr.State
     search_text: Callable[..., tuple]  # (query, k, the visitor's uploads) -> outputs
@@ -56,12 +58,19 @@ class SearchHandlers:
     search_text: Callable[..., tuple]  # (query, k, uploads) -> outputs
     search_audio: Callable[..., tuple]  # (clip, k, uploads) -> outputs
     search_hybrid: Callable[..., tuple]  # (query, clip, weight, k, uploads) -> outputs
-    play: Callable[..., str | None]  # (hits, uploads, selection) -> the player's file
+    play: Callable[..., tuple]  # (hits, uploads, selection) -> (player's file, track playing)
+
+
+def _player(services: Services, hit: dict[str, Any] | None, uploads: Any) -> tuple:
+    """(the player's file, the track now playing) for `hit`; (None, None) when there is
+    nothing it may play."""
+    path = player_file(services, hit["path"], uploads) if hit else None
+    return (path, hit) if path is not None else (None, None)
 
 
 def _failed(message: str) -> tuple:
     """The outputs of a search that failed: the warning and nothing else."""
-    return warn(message), [], None, [], None, ""
+    return warn(message), [], None, [], None, "", None
 
 
 def _run(
@@ -70,9 +79,9 @@ def _run(
     """Run `search` on the current services; its outputs, the top hit in the player."""
     s = ctx.current()
     result = search(s)
-    top = player_file(s, result.hits[0]["path"], uploads) if result.hits else None
+    top, playing = _player(s, result.hits[0] if result.hits else None, uploads)
     table = service.result_table(result)
-    return result.message, table, top, result.hits, result.query_vector, result.query
+    return result.message, table, top, result.hits, result.query_vector, result.query, playing
 
 
 def search_handlers(ctx: AppContext) -> SearchHandlers:
@@ -92,12 +101,12 @@ def search_handlers(ctx: AppContext) -> SearchHandlers:
             ctx, lambda s: service.search_hybrid(s, query, audio, weight, k, uploads), uploads
         )
 
-    @guarded(lambda message: None)
+    @guarded(lambda message: (None, None))
     def play(hits: list[dict[str, Any]], uploads, evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         if not hits or not isinstance(row, int) or not 0 <= row < len(hits):
-            return None
-        return player_file(ctx.current(), hits[row]["path"], uploads)
+            return None, None
+        return _player(ctx.current(), hits[row], uploads)
 
     return SearchHandlers(search_text, search_audio, search_hybrid, play)
 
@@ -117,13 +126,16 @@ class _SearchLayout:
     message: gr.Markdown
     results: gr.Dataframe
     player: gr.Audio
+    credit: gr.Markdown  # under the player: what is playing, its licence and credit
     hits: gr.State
     query_vector: gr.State
     query_label: gr.State
+    playing: gr.State  # the result row in the player (None: nothing)
 
     @property
     def outputs(self) -> list[gr.components.Component]:
-        """What every search fills: message, results, player, hits, vector, label."""
+        """What every search fills: message, results, player, hits, vector, label, playing
+        (the states are not part of the API: clients get message, results and player)."""
         return [
             self.message,
             self.results,
@@ -131,6 +143,7 @@ class _SearchLayout:
             self.hits,
             self.query_vector,
             self.query_label,
+            self.playing,
         ]
 
 
@@ -182,14 +195,16 @@ def _lay_out_search() -> _SearchLayout:
     message = gr.Markdown(elem_id="search-message")
     results = gr.Dataframe(
         headers=service.RESULT_COLUMNS,
-        datatype=["number", "number", "str", "str", "str", "str"],
+        datatype=["number", "number", "str", "str", "str", "str", "str"],
         interactive=False,
         wrap=True,
         label="Results (select a row to play it)",
         elem_id="results",
     )
     player = gr.Audio(label="Player", type="filepath", interactive=False, elem_id="player")
+    credit = gr.Markdown(elem_id="now-playing")
     hits, query_vector, query_label = gr.State([]), gr.State(None), gr.State("")
+    playing = gr.State(None)
     return _SearchLayout(
         query=query,
         k=k,
@@ -202,9 +217,11 @@ def _lay_out_search() -> _SearchLayout:
         message=message,
         results=results,
         player=player,
+        credit=credit,
         hits=hits,
         query_vector=query_vector,
         query_label=query_label,
+        playing=playing,
     )
 
 
@@ -226,7 +243,21 @@ def _wire_search(ui: _SearchLayout, on: SearchHandlers, uploads: gr.State) -> No
         api_name="search_hybrid",
         **decoding,
     )
-    ui.results.select(on.play, [ui.hits, uploads], ui.player, api_name="play")
+    ui.results.select(on.play, [ui.hits, uploads], [ui.player, ui.playing], api_name="play")
+    # Attribution for whatever the player holds (CC-BY-SA asks for it), whichever event put
+    # it there: title — artist · licence · credit.
+    ui.playing.change(
+        lambda hit: _escape(service.now_playing(hit)),
+        ui.playing,
+        ui.credit,
+        api_name="now_playing",
+        show_progress="hidden",
+    )
+
+
+def _escape(text: str) -> str:
+    """`text` shown as it is in a Markdown component (no emphasis, links or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~-])", r"\\\1", text)
 
 
 def build_search_tab(ctx: AppContext) -> SearchTab:
