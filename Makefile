@@ -44,8 +44,11 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python app.py
 
+# The tests run in a random order (pytest-randomly); the seed is on the command line make
+# prints, and `make test SEED=N` repeats that order.
+SEED ?= $(shell date +%s)
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p randomly --randomly-seed=$(SEED)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
