@@ -31,6 +31,7 @@ import tempfile
 from contextlib import redirect_stdout
 from pathlib import Path
 
+from bench.fixtures import write_track
 from bench.hardening.app_load import LOAD_CLIENTS, LOAD_SECONDS, load_probe
 from bench.hardening.app_server import (
     client,
@@ -38,7 +39,6 @@ from bench.hardening.app_server import (
     launched,
     make_services,
     player_url,
-    write_clip,
 )
 
 
@@ -46,7 +46,7 @@ def folder_probes(url: str, services, root: Path) -> list[dict]:
     from ttmrpp.app.services.collection import NOT_ALLOWED
 
     (root / "outside").mkdir(exist_ok=True)
-    write_clip(root / "outside" / "private.wav", seed=8)
+    write_track(root / "outside" / "private.wav", seed=8)
     link = root / "music" / "way-out"
     if not link.exists():
         link.symlink_to(root / "outside", target_is_directory=True)
@@ -130,8 +130,8 @@ def file_probes(url: str, services, root: Path, other_upload: str | None) -> lis
 def upload_probes(url: str, services, root: Path) -> tuple[list[dict], str | None]:
     from gradio_client import handle_file
 
-    one = write_clip(root / "visitor" / "a" / "song.wav", seed=51)
-    two = write_clip(root / "visitor" / "b" / "song.wav", seed=52)
+    one = write_track(root / "visitor" / "a" / "song.wav", seed=51)
+    two = write_track(root / "visitor" / "b" / "song.wav", seed=52)
     alice, bob = client(url), client(url)
     shared = len(services.index)
     report, _ = alice.predict(

@@ -10,7 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from bench.hardening.app_server import GENRES, INSTRUMENTS, client, write_clip
+from bench.fixtures import write_track
+from bench.hardening.app_server import GENRES, INSTRUMENTS, client
 
 QUERIES = [
     "rock, electric guitar, energetic",
@@ -65,7 +66,7 @@ def load_clips(root: Path, clients: int) -> list[list[Path]]:
     """`UPLOADS_PER_CLIENT` distinct clips per client, under `root/load`."""
     return [
         [
-            write_clip(root / "load" / f"c{c}" / f"clip{i}.wav", seed=5000 + 10 * c + i)
+            write_track(root / "load" / f"c{c}" / f"clip{i}.wav", seed=5000 + 10 * c + i)
             for i in range(UPLOADS_PER_CLIENT)
         ]
         for c in range(clients)

@@ -11,59 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
+from bench.fixtures import discriminative_tiny_model, write_track
 
-SR = 22050
 TRACKS = 6
 GENRES = ["rock", "jazz", "ambient", "techno", "folk", "funk"]
 INSTRUMENTS = ["electric guitar", "piano", "synthesizer", "drum machine", "acoustic guitar", "bass"]
-
-
-def music_like(seconds: float, seed: int, sr: int = SR) -> np.ndarray:
-    """A toy song: decaying harmonic notes over noise bursts, deterministic per seed."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
-    out = 0.01 * rng.standard_normal(n)
-    beat = int(0.25 * sr)
-    for i, start in enumerate(range(0, n, beat)):
-        f0 = 110.0 * 2 ** (rng.integers(0, 24) / 12)
-        seg = slice(start, min(n, start + 2 * beat))
-        tt = t[seg] - t[start]
-        for h in range(1, 5):
-            out[seg] += 0.2 / h * np.exp(-4 * tt) * np.sin(2 * np.pi * f0 * h * tt)
-        if i % 2 == 0:
-            out[start : start + 800] += 0.3 * rng.standard_normal(len(out[start : start + 800]))
-    return (0.8 * out / np.abs(out).max()).astype(np.float32)
-
-
-def write_clip(path: Path, seed: int, seconds: float = 2.0) -> Path:
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), music_like(seconds, seed), SR)
-    return path
-
-
-def tiny_model():
-    """`ttmrpp-tiny` with random weights and BatchNorm statistics set from a few clips, so
-    that different audio embeds differently (no weights are learned)."""
-    import torch
-
-    import ttmrpp
-
-    torch.manual_seed(0)
-    model = ttmrpp.create_model("ttmrpp-tiny")
-    n = int(model.config.clip_seconds * model.config.sample_rate)
-    clips = np.stack([music_like(model.config.clip_seconds, 1000 + s)[:n] for s in range(8)])
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None
-    model.train()
-    with torch.no_grad():
-        model.encode_audio(torch.from_numpy(clips))
-    return model.eval()
 
 
 def make_services(root: Path):
@@ -76,7 +28,7 @@ def make_services(root: Path):
     collection = root / "collection"
     lines = []
     for i in range(TRACKS):
-        write_clip(collection / "audio" / f"t{i:03d}.wav", seed=100 + i, seconds=2.5)
+        write_track(collection / "audio" / f"t{i:03d}.wav", seed=100 + i, seconds=2.5)
         tags = {"genre": [GENRES[i]], "instrument": [INSTRUMENTS[i]]}
         lines.append(
             {
@@ -91,11 +43,11 @@ def make_services(root: Path):
         )
     manifest = collection / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    model = tiny_model()
+    model = discriminative_tiny_model()
     index = MusicIndex.create(model, "ttmrpp-tiny")
     index.update(model, manifest, progress=False)
     (root / "music").mkdir()
-    write_clip(root / "music" / "allowed.wav", seed=7)
+    write_track(root / "music" / "allowed.wav", seed=7)
     return Services(
         model=model,
         index=index,

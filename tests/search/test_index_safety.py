@@ -44,7 +44,7 @@ def small_limits(monkeypatch):
 def make_index(n: int, method: str = "auto", seed: int = 0) -> MusicIndex:
     index = MusicIndex("fingerprint", DIM)
     index.method = method
-    index.add_embeddings(virtual_records(0, n), unit_vectors(n, DIM, seed))
+    index.add_embeddings(virtual_records(0, n), unit_vectors(n, seed, DIM))
     return index
 
 
@@ -96,7 +96,7 @@ def test_concurrent_changes_searches_and_saves(method, monkeypatch, tmp_path):
         first = next(next_id)
         for _ in range(n - 1):
             next(next_id)
-        recs, vecs = virtual_records(first, n), unit_vectors(n, DIM, first)
+        recs, vecs = virtual_records(first, n), unit_vectors(n, first, DIM)
         index.add_embeddings(recs, vecs)
         for rec, vec in zip(recs, vecs):  # findable as soon as add_embeddings returns
             if rec["path"] not in [h.track["path"] for h in index.search_vector(vec, k=5)]:
@@ -118,7 +118,7 @@ def test_concurrent_changes_searches_and_saves(method, monkeypatch, tmp_path):
         time.sleep(0.001)
 
     def searcher():
-        q = unit_vectors(1, DIM, int(rng_q.integers(1 << 30)))[0]
+        q = unit_vectors(1, int(rng_q.integers(1 << 30)), DIM)[0]
         hits = index.search_vector(q, k=10)
         assert [h.rank for h in hits] == list(range(1, 11))
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -360,12 +360,12 @@ def test_a_repaired_index_saves_sound_again(hnsw_folder):
     repaired = MusicIndex.load(hnsw_folder)
     assert repaired.repaired == ["hnsw.bin"] and repaired.search_method == "hnsw"
     assert repaired.ef >= 10 and repaired.calibrated_recall >= 0.9
-    queries = unit_vectors(20, DIM, 5)
+    queries = unit_vectors(20, 5, DIM)
     tracks, emb = index.tracks, index.embeddings
     truth = [{tracks[i]["path"] for i in row} for row in exact_topk(emb, queries, 10)[0]]
     assert check_results(repaired, (tracks, emb, queries, truth)) == (None, 0.0)
     assert [h.track["path"] for h in repaired.search_vector(emb[5], k=10)][0] == before[0]
-    repaired.add_embeddings(virtual_records(5000, 1), unit_vectors(1, DIM, 5000))
+    repaired.add_embeddings(virtual_records(5000, 1), unit_vectors(1, 5000, DIM))
     repaired.save(hnsw_folder)
     again = MusicIndex.load(hnsw_folder)
     assert again.repaired == [] and len(again) == len(index) + 1
@@ -382,7 +382,7 @@ who, folder, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 index = MusicIndex("fingerprint", 32)
 index.method = "hnsw"
 n = 250 + int(who)
-index.add_embeddings(virtual_records(0, n, saver=who), unit_vectors(n, 32, int(who)))
+index.add_embeddings(virtual_records(0, n, saver=who), unit_vectors(n, int(who), 32))
 for _ in range(rounds):
     index.save(folder)
 print("saved", who)
@@ -419,7 +419,7 @@ def test_concurrent_saves_from_threads_and_processes(small_limits, tmp_path):
         savers[str(i)] = n
         ix = MusicIndex("fingerprint", DIM)
         ix.method = "hnsw"
-        ix.add_embeddings(virtual_records(0, n, saver=str(i)), unit_vectors(n, DIM, i))
+        ix.add_embeddings(virtual_records(0, n, saver=str(i)), unit_vectors(n, i, DIM))
         indexes[str(i)] = ix
     errors = []
 
@@ -499,7 +499,7 @@ def test_save_fsyncs_every_file_and_folder(tmp_path, monkeypatch):
 
     model = discriminative_tiny_model()
     index = MusicIndex.create(model)
-    index.add_embeddings(virtual_records(0, 20), unit_vectors(20, model.config.embed_dim, 0))
+    index.add_embeddings(virtual_records(0, 20), unit_vectors(20, 0, model.config.embed_dim))
     events = []
     real_fsync, real_replace = os.fsync, os.replace
 
