@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ttmrpp.fileio import fsync_dir, fsync_tree
+from ttmrpp.fileio import file_sha256, fsync_dir, fsync_tree
 from ttmrpp.search.backends.hnsw import hnsw_file_problem, load_hnsw
 from ttmrpp.search.locks import folder_lock
 
@@ -136,12 +136,12 @@ def _write(snapshot: IndexSnapshot, tmp: Path, previous: Path, model) -> None:
         **{k: v for k, v in snapshot.meta.items() if k not in own},
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": {
-            name: {"size": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+            name: {"size": (tmp / name).stat().st_size, "sha256": file_sha256(tmp / name)}
             for name in CHECKED_NAMES
             if (tmp / name).is_file()
         },
     }
-    meta["meta_sha256"] = _meta_sha256(meta)
+    meta["meta_sha256"] = _metafile_sha256(meta)
     # Written last: a folder without it is not an index.
     (tmp / META_NAME).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
@@ -224,7 +224,7 @@ def _read(folder: Path) -> IndexSnapshot:
     return IndexSnapshot(meta, records, vectors, hnsw, repaired=repaired)
 
 
-def _meta_sha256(meta: dict[str, Any]) -> str:
+def _metafile_sha256(meta: dict[str, Any]) -> str:
     """sha256 of index.json's content (all fields but this one), independent of formatting."""
     body = {k: v for k, v in meta.items() if k != "meta_sha256"}
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -239,7 +239,7 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise IndexDamagedError(path, "not a JSON object")
     if "meta_sha256" in meta:
-        if meta["meta_sha256"] != _meta_sha256(meta):
+        if meta["meta_sha256"] != _metafile_sha256(meta):
             raise IndexDamagedError(path, "checksum mismatch")
     elif "files" in meta:
         raise IndexDamagedError(path, "its checksum is missing")
@@ -259,14 +259,6 @@ def _read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checksum_problem(path: Path, files: dict[str, Any] | None, data: bytes | None = None):
     """Why `path` does not match its recorded size and sha256 (None if it does, or if the
     index has no checksums)."""
@@ -276,7 +268,7 @@ def _checksum_problem(path: Path, files: dict[str, Any] | None, data: bytes | No
     size = len(data) if data is not None else path.stat().st_size
     if size != want["size"]:
         return f"{size} bytes where {want['size']} were saved"
-    got = hashlib.sha256(data).hexdigest() if data is not None else _sha256(path)
+    got = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
     return None if got == want["sha256"] else "checksum mismatch"
 
 

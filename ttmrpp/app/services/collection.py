@@ -28,7 +28,7 @@ from ttmrpp.app.services.common import (
     shorten,
 )
 from ttmrpp.app.services.uploads import UploadStore, VisitorUploads
-from ttmrpp.model.audio import AUDIO_EXTENSIONS
+from ttmrpp.model.audio import AUDIO_EXTENSIONS, MAX_SECONDS
 from ttmrpp.search.sources import as_list
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _store_uploads(
 
     Returns (files new to the target collection, (name, reason) refused, files skipped as
     already there); the session holds every file stored for it, skipped ones included."""
-    from ttmrpp.app.services.uploads import sha256_file
+    from ttmrpp.fileio import file_sha256
 
     limits = services.limits
     failed: list[tuple[str, str]] = []
@@ -188,7 +188,7 @@ def _store_uploads(
         name = shorten(p.name, 80)
         try:
             size, seconds = _admit(p, limits, used)
-            stored, new = store.put(p, p.name, sha256_file(p), hold=session is not None)
+            stored, new = store.put(p, p.name, file_sha256(p), hold=session is not None)
         except QueryError as exc:
             failed.append((name, _reason(exc, name)))
             continue
@@ -347,7 +347,7 @@ def _embed(
     services: Services,
     items: list[tuple[str, str, dict[str, Any]]],
     progress: Progress | None,
-    max_seconds: float | None = None,
+    max_seconds: float = MAX_SECONDS,
 ) -> tuple[list[str], list[tuple[str, str]], list[dict[str, Any]], list[np.ndarray]]:
     """Embed files given as (name shown, path, extra record fields), a few at a time.
 
@@ -364,8 +364,9 @@ def _embed(
         if progress:
             progress(start, total, shorten(group[0][0], 60))
         paths = [p for _, p, _ in group]
-        limit = {"max_seconds": max_seconds} if max_seconds else {}
-        vecs, fails = embed_audio_files(services.model, paths, progress=False, **limit)
+        vecs, fails = embed_audio_files(
+            services.model, paths, progress=False, max_seconds=max_seconds
+        )
         reasons = dict(fails)
         it = iter(vecs)
         for name, path, extra in group:

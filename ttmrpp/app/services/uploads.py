@@ -10,7 +10,6 @@ holds them or they joined the shared collection.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -27,15 +26,6 @@ log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"[0-9a-f]{64}")
 _NAME_CHARS = re.compile(r"[^\w.\-+ ()\[\],&'!]")
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """The sha256 of a file's bytes, read in 1 MB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def safe_name(name: str) -> str:
