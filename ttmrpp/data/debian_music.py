@@ -155,20 +155,27 @@ def _matching(
                         yield f"{name}!{entry}", zf.read(entry)
 
 
-def _licence(src: DebFiles | InstalledFiles, pkg: MusicPackage, path: str) -> tuple[str, str]:
-    """(licence, credit) from the package's machine-readable copyright file for this file,
-    else the table's."""
+def _copyright(src: DebFiles | InstalledFiles, pkg: MusicPackage):
+    """The package's machine-readable copyright file, parsed once; None when it has none."""
     from debian.copyright import Copyright, Error
 
     try:
         text = src.read(f"usr/share/doc/{pkg.name}/copyright").decode("utf-8", "replace")
-        installed, source = pkg.source
-        if not path.startswith(installed) or not installed:
-            return pkg.licence, pkg.credit
-        para = Copyright(io.StringIO(text), strict=False).find_files_paragraph(
-            source + path[len(installed) :]
-        )
+        return Copyright(io.StringIO(text), strict=False)
     except (KeyError, Error, ValueError):
+        return None
+
+
+def _licence(copyright, pkg: MusicPackage, path: str) -> tuple[str, str]:
+    """(licence, credit) of one file from the parsed copyright file, else the table's."""
+    from debian.copyright import Error
+
+    installed, source = pkg.source
+    if copyright is None or not installed or not path.startswith(installed):
+        return pkg.licence, pkg.credit
+    try:
+        para = copyright.find_files_paragraph(source + path[len(installed) :])
+    except (Error, ValueError):
         return pkg.licence, pkg.credit
     if para is None or para.license is None or list(para.files) == ["*"]:
         return pkg.licence, pkg.credit
@@ -262,6 +269,7 @@ def _package_tracks(
 ) -> list[TrackRecord]:
     records: list[TrackRecord] = []
     files = dict(_matching(src, pkg.music, pkg.exclude))
+    copyright = _copyright(src, pkg)
     sidecars = {}
     if pkg.sidecar_tags:
         sidecars = {p: _sidecar(src, p + pkg.sidecar_tags) for p in files}
@@ -291,7 +299,7 @@ def _package_tracks(
         facts = pkg.files.get(name, {})
         if pkg.stems and "title" not in tags:
             tags["title"] = PurePosixPath(inner).parent.name
-        licence, credit = _licence(src, pkg, path.split("!")[0])
+        licence, credit = _licence(copyright, pkg, path.split("!")[0])
         sources = labels_for(pkg, name, tags)
         by_cat: dict[str, list[str]] = {}
         for label in sources:
