@@ -182,5 +182,7 @@ def test_a_catalog_from_another_music_world_version_is_rebuilt(tmp_path):
     folder = tmp_path / "catalog"
     folder.mkdir()
     (folder / "catalog.json").write_text('{"settings": "of another version"}')
-    manifest = demo.build_catalog_into(folder, tracks=1, seconds=2.0, progress=False)
+    from ttmrpp.app.demo_cache import build_catalog_into
+
+    manifest = build_catalog_into(folder, tracks=1, seconds=2.0, progress=False)
     assert len(manifest.read_text().splitlines()) == 1

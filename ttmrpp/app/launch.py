@@ -21,11 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-# FALLBACK_SEED, build_catalog_into and load_retrieval_model stay importable from here.
-from ttmrpp.app.demo_cache import FALLBACK_SEED as FALLBACK_SEED
-from ttmrpp.app.demo_cache import build_catalog_into as build_catalog_into
 from ttmrpp.app.demo_cache import build_demo_index, fit_atlas, load_cached_index
-from ttmrpp.app.demo_cache import load_retrieval_model as load_retrieval_model
 from ttmrpp.app.real_demo import RealSource, fetch_real_tracks, real_demo_enabled, real_suffix
 from ttmrpp.app.services.common import Limits, Progress, Services
 from ttmrpp.assets import cache_dir, has_shipped_model
