@@ -281,8 +281,9 @@ def offline_environment(model_spec: str | None = None) -> None:
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    wants_hub = bool(model_spec) and model_spec.count("/") == 1 and not Path(model_spec).exists()
-    if not wants_hub:
+    from ttmrpp.model.factory import is_hub_id  # imports no transformers
+
+    if not (model_spec and is_hub_id(model_spec)):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
